@@ -1,0 +1,212 @@
+"""The plan: everything `apply` will do, computed without touching the repo.
+
+A plan is plain data. It serialises to JSON (with a format version and the hash of every
+input file) so that `waypath plan --out plan.json` can be reviewed and later applied
+exactly, and refused if the repo changed in between.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from engine.errors import PlanError
+
+PLAN_FORMAT_VERSION = 1
+
+FileStatus = Literal["added", "modified", "deleted"]
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class FileChange:
+    """One file's new state after a commit. `content` is None for a deletion."""
+
+    path: str
+    status: FileStatus
+    content: bytes | None
+    old_sha256: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "status": self.status,
+            "old_sha256": self.old_sha256,
+            "content": None if self.content is None else self.content.decode("utf-8"),
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> FileChange:
+        content = raw.get("content")
+        return cls(
+            path=raw["path"],
+            status=raw["status"],
+            content=None if content is None else content.encode("utf-8"),
+            old_sha256=raw.get("old_sha256"),
+        )
+
+
+@dataclass
+class Note:
+    """A manual step for the runbook."""
+
+    title: str
+    text: str = ""
+    commands: list[str] = field(default_factory=list)
+    unverified: bool = False
+
+
+@dataclass
+class GateInfo:
+    wait: str
+    check: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReportItem:
+    """Something the plan says out loud: a dropped values key, a selector that matched nothing,
+    a file that could not be edited, an intentional uninstall."""
+
+    kind: str
+    message: str
+    path: str | None = None
+
+
+@dataclass
+class Commit:
+    """One phase of one recipe, for the instances that share the path: one git commit."""
+
+    subject: str
+    body: str
+    recipe: str
+    phase: str
+    phase_number: int
+    phase_count: int
+    from_version: str
+    to_version: str
+    instances: list[str]
+    wave: str | None = None
+    changes: list[FileChange] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    gate: GateInfo | None = None
+    reports: list[ReportItem] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        return self.subject if not self.body else f"{self.subject}\n\n{self.body}"
+
+
+@dataclass
+class InstancePlan:
+    component: str
+    instance: str  # the instance's scope folder, repo-relative ("." for the root)
+    paths: list[str]  # files of the detected objects
+    edition: str | None
+    version: str | None
+    target: str
+    path: list[str]  # recipe ids in order
+    wave: str | None = None
+    status: Literal["upgrade", "current", "ahead"] = "upgrade"
+    explanation: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    target: str
+    instances: list[InstancePlan]
+    commits: list[Commit]
+    inputs: dict[str, str]  # repo-relative path -> sha256 of the bytes the plan was made from
+    reports: list[ReportItem] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
+    format_version: int = PLAN_FORMAT_VERSION
+
+    @property
+    def path(self) -> list[str]:
+        """Recipe ids in the order their first commit appears."""
+        seen: list[str] = []
+        for commit in self.commits:
+            if commit.recipe not in seen:
+                seen.append(commit.recipe)
+        return seen
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.changes for c in self.commits)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "target": self.target,
+            "path": self.path,
+            "instances": [asdict(i) for i in self.instances],
+            "commits": [
+                {
+                    "message": c.message,
+                    "subject": c.subject,
+                    "body": c.body,
+                    "recipe": c.recipe,
+                    "phase": c.phase,
+                    "phase_number": c.phase_number,
+                    "phase_count": c.phase_count,
+                    "from_version": c.from_version,
+                    "to_version": c.to_version,
+                    "instances": c.instances,
+                    "wave": c.wave,
+                    "files": [f.to_json() for f in c.changes],
+                    "notes": [asdict(n) for n in c.notes],
+                    "gate": asdict(c.gate) if c.gate else None,
+                    "reports": [asdict(r) for r in c.reports],
+                }
+                for c in self.commits
+            ],
+            "inputs": dict(sorted(self.inputs.items())),
+            "reports": [asdict(r) for r in self.reports],
+            "unverified": self.unverified,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Plan:
+        version = raw.get("format_version")
+        if version != PLAN_FORMAT_VERSION:
+            raise PlanError(
+                f"plan format version {version!r} is not supported (this Waypath reads "
+                f"version {PLAN_FORMAT_VERSION})",
+                hint="make the plan again with this version of waypath",
+            )
+        try:
+            commits = [
+                Commit(
+                    subject=c["subject"],
+                    body=c["body"],
+                    recipe=c["recipe"],
+                    phase=c["phase"],
+                    phase_number=c["phase_number"],
+                    phase_count=c["phase_count"],
+                    from_version=c["from_version"],
+                    to_version=c["to_version"],
+                    instances=list(c["instances"]),
+                    wave=c.get("wave"),
+                    changes=[FileChange.from_json(f) for f in c["files"]],
+                    notes=[Note(**n) for n in c.get("notes", [])],
+                    gate=GateInfo(**c["gate"]) if c.get("gate") else None,
+                    reports=[ReportItem(**r) for r in c.get("reports", [])],
+                )
+                for c in raw["commits"]
+            ]
+            return cls(
+                target=raw["target"],
+                instances=[InstancePlan(**i) for i in raw["instances"]],
+                commits=commits,
+                inputs=dict(raw["inputs"]),
+                reports=[ReportItem(**r) for r in raw.get("reports", [])],
+                unverified=list(raw.get("unverified", [])),
+            )
+        except (KeyError, TypeError) as exc:
+            raise PlanError(
+                f"the plan file is incomplete or malformed ({exc})",
+                hint="make the plan again with `waypath plan --format json --out FILE`",
+            ) from exc
