@@ -104,6 +104,11 @@ class Selector(StrictModel):
         "unless `scope: repo`.",
     )
     labels: dict[str, str] = Field(default_factory=dict, description="metadata.labels to match.")
+    kustomizes: str | None = Field(
+        default=None,
+        description="Only Flux Kustomizations whose spec.path is this folder or one above it "
+        "(template), e.g. the parent Kustomization of `{{ instance.dir }}`.",
+    )
     scope: Literal["instance", "repo"] = Field(
         default="instance",
         description="`instance`: only files under the instance's scope folder; `repo`: anywhere.",
