@@ -185,6 +185,15 @@ class TemplateBody(StrictModel):
     overwrite: bool = Field(
         default=False, description="With `into`: allow replacing a file that already exists."
     )
+    append: bool = Field(
+        default=False,
+        description="With `into`: add the rendered document(s) to the end of an existing file.",
+    )
+    register: bool = Field(
+        default=True,
+        description="With `into`: list a new file in the `resources:` of the kustomization.yaml "
+        "beside it, when there is one (deleting a file's last document removes it likewise).",
+    )
 
     @model_validator(mode="after")
     def _check_fields(self) -> TemplateBody:
