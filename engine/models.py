@@ -189,7 +189,8 @@ class TemplateBody(StrictModel):
         default=False,
         description="With `into`: add the rendered document(s) to the end of an existing file.",
     )
-    register: bool = Field(
+    register_: bool = Field(
+        alias="register",
         default=True,
         description="With `into`: list a new file in the `resources:` of the kustomization.yaml "
         "beside it, when there is one (deleting a file's last document removes it likewise).",
