@@ -1,0 +1,189 @@
+"""Git through the `git` command line.
+
+Every call is an argv list (never a shell string) run in the repository folder. The
+environment is kept as it is, GIT_* variables included, so that GIT_AUTHOR_DATE and
+friends fix commit dates in tests; only LC_ALL=C is forced, for output we can parse.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.errors import GitError
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"
+    # A push or fetch must fail, not wait for a password nobody will type.
+    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    return env
+
+
+def _hint(stderr: str) -> str:
+    if "not a git repository" in stderr:
+        return "run waypath inside a git checkout, or point it at one"
+    if "Please tell me who you are" in stderr or "empty ident" in stderr:
+        return "set user.name and user.email (git config), or pass an author"
+    if "index.lock" in stderr:
+        return "another git process is running in this repository; wait for it, then retry"
+    return "run the command above in the repository to see what git says"
+
+
+def _checked_name(name: str, what: str) -> str:
+    # A name starting with "-" would be read as an option by git.
+    if not name or name.startswith("-"):
+        raise GitError(f"invalid {what} name {name!r}")
+    return name
+
+
+class Git:
+    """The git checkout at (or above) `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def run(
+        self, *args: str, check: bool = True, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run `git ARGS` in root; on failure (when `check`) raise GitError with stderr."""
+        argv = ["git", *args]
+        try:
+            proc = subprocess.run(
+                argv,
+                cwd=self.root,
+                env=_env(),
+                input=stdin,
+                capture_output=True,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise GitError(
+                "git is not installed (or not on PATH)", hint="install git and retry"
+            ) from exc
+        if check and proc.returncode != 0:
+            stderr = proc.stderr.decode("utf-8", "replace").strip()
+            raise GitError(
+                f"`{' '.join(argv)}` failed (exit {proc.returncode}): {stderr}",
+                hint=_hint(stderr),
+            )
+        return proc
+
+    def _out(self, *args: str) -> str:
+        return self.run(*args).stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+
+    def is_repo(self) -> bool:
+        proc = self.run("rev-parse", "--is-inside-work-tree", check=False)
+        return proc.returncode == 0 and proc.stdout.strip() == b"true"
+
+    def toplevel(self) -> Path:
+        return Path(self._out("rev-parse", "--show-toplevel"))
+
+    def git_dir(self) -> Path:
+        return Path(self._out("rev-parse", "--absolute-git-dir"))
+
+    def is_dirty(self, paths: Sequence[str] | None = None) -> list[str]:
+        """Changed, staged or untracked paths (repo-root relative, sorted); [] when clean."""
+        args = ["status", "--porcelain=v1", "-z", "--untracked-files=all"]
+        if paths is not None:
+            if not paths:
+                return []
+            args += ["--", *paths]
+        raw = self.run(*args).stdout.decode("utf-8", "surrogateescape")
+        found: set[str] = set()
+        fields = raw.split("\0")
+        i = 0
+        while i < len(fields):
+            entry = fields[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            found.add(entry[3:])
+            if entry[0] in "RC":  # a rename or copy is followed by its source path
+                found.add(fields[i])
+                i += 1
+        return sorted(found)
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch, or None on a detached HEAD."""
+        proc = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        if proc.returncode != 0:
+            return None
+        return proc.stdout.decode("utf-8", "surrogateescape").strip()
+
+    def head(self) -> str | None:
+        """The sha of HEAD, or None in a repository without commits."""
+        proc = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+        if proc.returncode != 0:
+            return None
+        return proc.stdout.decode("ascii").strip()
+
+    def branch_exists(self, name: str) -> bool:
+        _checked_name(name, "branch")
+        proc = self.run("show-ref", "--verify", "--quiet", f"refs/heads/{name}", check=False)
+        return proc.returncode == 0
+
+    def create_branch(self, name: str, start: str = "HEAD") -> None:
+        self.run("branch", _checked_name(name, "branch"), _checked_name(start, "start point"))
+
+    def checkout(self, name: str) -> None:
+        # The trailing "--" makes git read `name` as a branch, never as a path.
+        self.run("checkout", "--quiet", _checked_name(name, "branch"), "--")
+
+    def add(self, paths: Sequence[str]) -> None:
+        if paths:
+            self.run("add", "--", *paths)
+
+    def rm(self, paths: Sequence[str], *, cached: bool = False) -> None:
+        if paths:
+            extra = ["--cached"] if cached else []
+            self.run("rm", "--quiet", *extra, "--", *paths)
+
+    def restore_index(self, paths: Sequence[str]) -> None:
+        """Make the index entries of `paths` equal to HEAD again (unstage them)."""
+        if not paths:
+            return
+        if self.head() is None:
+            self.run("rm", "--quiet", "--cached", "--ignore-unmatch", "--", *paths)
+        else:
+            self.run("reset", "--quiet", "HEAD", "--", *paths)
+
+    def commit(
+        self,
+        message: str,
+        *,
+        author: str | None = None,
+        paths: Sequence[str] | None = None,
+    ) -> str:
+        """Commit and return the new sha.
+
+        With `paths`, only those paths are committed (`git commit --only`): whatever else
+        the user had staged stays staged and out of our commit. The message is kept as
+        written, '#' lines included (`--cleanup=whitespace`).
+        """
+        args = ["commit", "--quiet", "--cleanup=whitespace", "--file=-"]
+        if author is not None:
+            args.append(f"--author={author}")
+        if paths is not None:
+            args += ["--only", "--", *paths]
+        self.run(*args, stdin=message.encode("utf-8"))
+        sha = self.head()
+        assert sha is not None  # we just made a commit
+        return sha
+
+    def log(self, range_: str = "HEAD") -> list[tuple[str, str]]:
+        """(sha, message) of each commit in `range_`, oldest first; messages without the
+        final newline."""
+        raw = self._out("log", "-z", "--reverse", "--format=%H%x00%B", range_, "--")
+        if not raw:
+            return []
+        fields = raw.split("\0")
+        return [(fields[i], fields[i + 1].rstrip("\n")) for i in range(0, len(fields) - 1, 2)]
+
+    def push(self, remote: str, branch: str) -> None:
+        _checked_name(remote, "remote")
+        _checked_name(branch, "branch")
+        self.run("push", remote, f"refs/heads/{branch}:refs/heads/{branch}")
