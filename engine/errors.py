@@ -70,6 +70,10 @@ class WaypathError(Exception):
         return self.render()
 
 
+class UsageError(WaypathError):
+    """A command-line argument cannot be understood."""
+
+
 class RecipeError(WaypathError):
     """A recipe or component file is malformed or inconsistent."""
 
@@ -108,6 +112,10 @@ class SafetyError(WaypathError):
 
 class PlanError(WaypathError):
     """A plan cannot be applied (stale inputs, wrong format version)."""
+
+
+class PreconditionError(WaypathError):
+    """A recipe's `assert` step found the repo not in the state the recipe needs."""
 
 
 class GitError(WaypathError):

@@ -1,0 +1,186 @@
+"""The `waypath` command line: parse, call one command function, exit with its code.
+
+Kept thin on purpose: no logic here, and no core module imports click. Errors are turned
+into messages and exit codes once, in engine/error_handler.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine import __version__
+from engine.error_handler import Exit, error_boundary
+
+REPO = click.argument(
+    "repo", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+)
+
+
+def _recipe_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--recipes",
+        "recipe_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Add a folder of components and recipes to the bundled ones (repeatable).",
+    )(func)
+    return func
+
+
+def _plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed(
+        [
+            click.option(
+                "--set",
+                "params",
+                multiple=True,
+                metavar="PARAM=VALUE",
+                help="Set a recipe param (repeatable).",
+            ),
+            click.option(
+                "--assume",
+                multiple=True,
+                metavar="COMPONENT=RELEASE",
+                help="State the running release where the pin does not tell it.",
+            ),
+            click.option(
+                "--via", multiple=True, metavar="RELEASE", help="Force the path through a release."
+            ),
+            click.option(
+                "--allow-unsupported",
+                is_flag=True,
+                help="Allow hops the vendor does not support (e.g. skipping a major release).",
+            ),
+        ]
+    ):
+        func = decorator(func)
+    return _recipe_options(func)
+
+
+def _run(command: Callable[..., int], **kwargs: Any) -> None:
+    from engine.commands.common import parse_pairs
+
+    with error_boundary():
+        if "params" in kwargs:
+            kwargs["params"] = parse_pairs(kwargs["params"], "--set")
+        if "assume" in kwargs:
+            kwargs["assume"] = parse_pairs(kwargs["assume"], "--assume")
+        code = command(**kwargs, out=sys.stdout)
+    raise Exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="waypath")
+def cli() -> None:
+    """Upgrade the add-ons of a Flux GitOps repo along reviewed migration recipes.
+
+    Exit codes: 0 success or nothing to do, 1 error, 2 `plan` found changes,
+    3 unexpected error (a bug), 130 interrupted.
+    """
+
+
+@cli.command()
+@REPO
+@_recipe_options
+@click.option("--assume", multiple=True, metavar="COMPONENT=RELEASE")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def detect(repo: Path, recipe_dirs: tuple[Path, ...], assume: tuple[str, ...], fmt: str) -> None:
+    """Show which components are installed where, at which versions."""
+    from engine.commands import detect as command
+
+    _run(command.run, repo=repo, recipe_dirs=recipe_dirs, assume=assume, fmt=fmt)
+
+
+@cli.command()
+@REPO
+@click.option("--to", "target", required=True, metavar="COMPONENT@RELEASE")
+@_plan_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option("--diff", is_flag=True, help="Show the diff of every commit (text format).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path))
+def plan(repo: Path, **kwargs: Any) -> None:
+    """Show the path, the commits and their changes. Exit 2 when there is work to do."""
+    from engine.commands import plan as command
+
+    _run(command.run, repo=repo, **kwargs)
+
+
+@cli.command()
+@click.argument("args", nargs=-1, metavar="[REPO] [PLAN.json]")
+@click.option("--to", "target", metavar="COMPONENT@RELEASE")
+@_plan_options
+@click.option("--allow-dirty", is_flag=True, help="Write even if the git tree has changes.")
+def apply(args: tuple[str, ...], **kwargs: Any) -> None:
+    """Write a plan to the working tree, all or nothing."""
+    from engine.commands import apply as command
+
+    repo, plan_file = Path("."), None
+    for arg in args:
+        path = Path(arg)
+        if path.suffix == ".json" and not path.is_dir():
+            plan_file = path
+        else:
+            repo = path
+    _run(command.run, repo=repo, plan_file=plan_file, **kwargs)
+
+
+@cli.command()
+@_recipe_options
+@click.option("--component", default=None, help="Only this component.")
+@click.option("--format", "fmt", type=click.Choice(["text", "mermaid"]), default="text")
+def graph(**kwargs: Any) -> None:
+    """Print the version graph the recipes form."""
+    from engine.commands import graph as command
+
+    _run(command.run, **kwargs)
+
+
+@cli.group()
+def recipe() -> None:
+    """Tools for recipe authors."""
+
+
+@recipe.command()
+def schema() -> None:
+    """Print the JSON Schema of recipe and component files."""
+    from engine.commands import recipe as command
+
+    _run(command.schema)
+
+
+@cli.command()
+@click.option("--to", "target", default="linkerd@enterprise-2.16", show_default=True)
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Create the demo repo in this (new) folder instead of a temporary one.",
+)
+def demo(target: str, keep: Path | None) -> None:
+    """Copy the bundled example repo into a temporary git repo and upgrade it."""
+    from engine.commands import demo as command
+
+    _run(command.run, target=target, keep=keep)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="waypath", standalone_mode=False)
+    except Exit as done:
+        return done.code
+    except click.exceptions.Abort:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per CLI command. Each takes plain keyword arguments and returns an exit code."""

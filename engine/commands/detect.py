@@ -1,0 +1,76 @@
+"""`waypath detect`: which components are installed where, at which versions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from engine.commands import common
+from engine.detect import Instance, detect
+from engine.error_handler import EXIT_OK
+
+
+def find_all(repo: Path, recipe_dirs: Sequence[Path], assume: Mapping[str, str]) -> list[Instance]:
+    lib = common.library(recipe_dirs)
+    ws = common.workspace(repo)
+    found: list[Instance] = []
+    for name in sorted(lib.components):
+        source = lib.components[name]
+        found.extend(detect(ws, source.component, source.catalog, assume=assume))
+    return found
+
+
+def as_json(instances: Sequence[Instance]) -> dict[str, Any]:
+    return {
+        "instances": [
+            {
+                "component": i.component,
+                "instance": i.scope,
+                "edition": i.version.edition if i.version else None,
+                "version": i.version.label if i.version else None,
+                "admits": [v.label for v in i.admits] if i.version is None else [],
+                "explanation": i.explanation,
+                "paths": i.paths,
+                "objects": {
+                    name: [
+                        {"path": o.path, "name": o.name, "chart": o.chart, "pin": o.pin}
+                        for o in objs
+                    ]
+                    for name, objs in sorted(i.objects.items())
+                },
+            }
+            for i in instances
+        ]
+    }
+
+
+def as_text(instances: Sequence[Instance]) -> str:
+    if not instances:
+        return "no component instances found\n"
+    lines = []
+    for i in instances:
+        version = i.version.label if i.version else "unknown"
+        lines.append(f"{i.component} in {i.scope}: {version}  ({i.explanation})")
+        for name, objs in sorted(i.objects.items()):
+            for o in objs:
+                pin = o.pin or "unpinned"
+                lines.append(f"  {name:<22} {o.chart} {pin}  {o.path}")
+    return "\n".join(lines) + "\n"
+
+
+def run(
+    *,
+    repo: Path,
+    recipe_dirs: Sequence[Path],
+    assume: Mapping[str, str],
+    fmt: str,
+    out: TextIO,
+) -> int:
+    instances = find_all(repo, recipe_dirs, assume)
+    if fmt == "json":
+        out.write(json.dumps(as_json(instances), indent=2) + "\n")
+    else:
+        out.write(as_text(instances))
+    return EXIT_OK

@@ -1,0 +1,83 @@
+"""`waypath plan`: the path, the commits and their diffs, without touching the repo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from engine import render
+from engine.commands import common
+from engine.error_handler import EXIT_CHANGES, EXIT_OK
+from engine.planmodel import Plan
+from engine.planner import PlanRequest, make_plan
+from engine.workspace import Workspace
+
+
+def build(
+    *,
+    repo: Path,
+    target: str,
+    recipe_dirs: Sequence[Path],
+    params: Mapping[str, str],
+    assume: Mapping[str, str],
+    via: Sequence[str],
+    allow_unsupported: bool,
+) -> tuple[Workspace, Plan]:
+    lib = common.library(recipe_dirs)
+    ws = common.workspace(repo)
+    request = PlanRequest(
+        target=target, params=params, assume=assume, via=via, allow_unsupported=allow_unsupported
+    )
+    return ws, make_plan(ws, lib, request)
+
+
+def _reader(ws: Workspace) -> Callable[[str], bytes | None]:
+    def read(path: str) -> bytes | None:
+        return ws.read_bytes(path) if ws.exists(path) else None
+
+    return read
+
+
+def format_plan(plan: Plan, ws: Workspace, fmt: str, *, diff: bool) -> str:
+    if fmt == "json":
+        return render.render_json(plan)
+    diffs = render.commit_diffs(plan, _reader(ws)) if (diff or fmt == "markdown") else None
+    if fmt == "markdown":
+        return render.render_markdown(plan, diffs)
+    text = render.render_text(plan)
+    if diffs:
+        text += "\n" + "\n".join(diffs)
+    return text
+
+
+def run(
+    *,
+    repo: Path,
+    target: str,
+    recipe_dirs: Sequence[Path],
+    params: Mapping[str, str],
+    assume: Mapping[str, str],
+    via: Sequence[str],
+    allow_unsupported: bool,
+    fmt: str,
+    diff: bool,
+    out_file: Path | None,
+    out: TextIO,
+) -> int:
+    ws, plan = build(
+        repo=repo,
+        target=target,
+        recipe_dirs=recipe_dirs,
+        params=params,
+        assume=assume,
+        via=via,
+        allow_unsupported=allow_unsupported,
+    )
+    text = format_plan(plan, ws, fmt, diff=diff)
+    if out_file is not None:
+        out_file.write_text(text, encoding="utf-8")
+        out.write(f"plan written to {out_file}\n")
+    else:
+        out.write(text)
+    return EXIT_CHANGES if plan.has_changes else EXIT_OK

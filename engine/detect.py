@@ -1,0 +1,335 @@
+"""Find a component's instances in a repo and read their current version from the pins.
+
+An instance is one installation: the HelmRelease a `core` detector matches, plus the
+objects the other detectors match in the same scope folder. The scope of an instance is
+the highest folder above its core HelmRelease that holds no other instance of the
+component (`clusters/prod` in a fleet repo, `.` in a single-cluster repo), so detection
+needs no knowledge of the repo's layout.
+
+The version is read from the chart version pin, never guessed: a pin that admits several
+known releases, or none, leaves the version unknown and says which releases it admits;
+the user then states it with `--assume`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.models import Component, Detector
+from engine.versions import Catalog, Version
+from engine.yamldoc import YamlDocument
+
+SOURCE_KINDS = ("HelmRepository", "OCIRepository", "HelmChart", "GitRepository")
+
+
+class Reader(Protocol):
+    """What detection needs from a Workspace or an Overlay."""
+
+    def candidates(
+        self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()
+    ) -> list[str]: ...
+
+    def documents(self, path: str) -> list[YamlDocument]: ...
+
+    def read_text(self, path: str) -> str: ...
+
+
+@dataclass
+class Source:
+    kind: str
+    name: str
+    namespace: str | None
+    url: str | None
+    path: str | None  # file holding the source object, when found
+    chart: str | None = None  # for OCIRepository / HelmChart: the chart it serves
+    pin: str | None = None  # OCIRepository ref.tag / ref.semver
+
+
+@dataclass
+class DetectedObject:
+    detector: str
+    role: str
+    doc: YamlDocument
+    chart: str
+    pin: str | None
+    source: Source | None
+
+    @property
+    def path(self) -> str:
+        return self.doc.path
+
+    @property
+    def name(self) -> str:
+        return self.doc.name or ""
+
+    @property
+    def namespace(self) -> str | None:
+        return self.doc.namespace
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        data = self.doc.data if isinstance(self.doc.data, dict) else {}
+        spec = data.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    @property
+    def target_namespace(self) -> str | None:
+        value = self.spec.get("targetNamespace")
+        return str(value) if value else None
+
+    @property
+    def storage_namespace(self) -> str | None:
+        value = self.spec.get("storageNamespace")
+        return str(value) if value else self.namespace
+
+    @property
+    def release_name(self) -> str:
+        return helm_release_name(self.doc.data)
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "name": self.name,
+            "namespace": self.namespace,
+            "api_version": self.doc.api_version,
+            "chart": self.chart,
+            "chart_version": self.pin,
+            "release_name": self.release_name,
+            "target_namespace": self.target_namespace,
+            "storage_namespace": self.storage_namespace,
+            "data": self.doc.data,
+        }
+
+
+@dataclass
+class Instance:
+    component: str
+    scope: str
+    core: DetectedObject
+    objects: dict[str, list[DetectedObject]] = field(default_factory=dict)
+    version: Version | None = None
+    admits: list[Version] = field(default_factory=list)
+    explanation: str = ""
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted({o.path for objs in self.objects.values() for o in objs})
+
+    @property
+    def extensions(self) -> list[str]:
+        return sorted(
+            name
+            for name, objs in self.objects.items()
+            if objs and objs[0].role == "extension" and name not in ("crds",)
+        )
+
+
+def helm_release_name(data: Any) -> str:
+    """The Helm release name helm-controller uses (flux.md §1.3)."""
+    if not isinstance(data, dict):
+        return ""
+    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    assert isinstance(spec, dict)
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    assert isinstance(metadata, dict)
+    if spec.get("releaseName"):
+        return str(spec["releaseName"])
+    name = str(metadata.get("name", ""))
+    if spec.get("targetNamespace"):
+        return f"{spec['targetNamespace']}-{name}"
+    return name
+
+
+def _spec(doc: YamlDocument) -> dict[str, Any]:
+    data = doc.data if isinstance(doc.data, dict) else {}
+    spec = data.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def _chart_spec(doc: YamlDocument) -> dict[str, Any]:
+    chart = _spec(doc).get("chart")
+    if isinstance(chart, dict) and isinstance(chart.get("spec"), dict):
+        return chart["spec"]  # type: ignore[no-any-return]
+    return {}
+
+
+def _pin_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+class _Sources:
+    """Looks up source objects by kind and name, lazily and only in candidate files."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+        self._cache: dict[tuple[str, str], list[tuple[YamlDocument, str]]] = {}
+
+    def find(self, kind: str, name: str, namespace: str | None, near: str) -> Source | None:
+        key = (kind, name)
+        if key not in self._cache:
+            found: list[tuple[YamlDocument, str]] = []
+            for path in self.reader.candidates(kinds=[kind], contains=[name]):
+                for doc in self.reader.documents(path):
+                    if doc.kind == kind and doc.name == name:
+                        found.append((doc, path))
+            self._cache[key] = found
+        matches = [
+            (doc, path)
+            for doc, path in self._cache[key]
+            if namespace is None or doc.namespace in (None, namespace)
+        ]
+        if not matches:
+            return None
+        # Prefer the source closest to the release (same cluster folder in a fleet repo).
+        doc, path = max(matches, key=lambda m: (_common_prefix_len(m[1], near), m[1]))
+        spec = _spec(doc)
+        source = Source(
+            kind=kind,
+            name=name,
+            namespace=doc.namespace or namespace,
+            url=_pin_text(spec.get("url")),
+            path=path,
+        )
+        if kind == "OCIRepository":
+            url = source.url or ""
+            source.chart = url.rstrip("/").rsplit("/", 1)[-1] or None
+            ref = spec.get("ref") if isinstance(spec.get("ref"), dict) else {}
+            assert isinstance(ref, dict)
+            source.pin = _pin_text(ref.get("tag")) or _pin_text(ref.get("semver"))
+        elif kind == "HelmChart":
+            source.chart = _pin_text(spec.get("chart"))
+            source.pin = _pin_text(spec.get("version"))
+        return source
+
+
+def _common_prefix_len(a: str, b: str) -> int:
+    parts_a, parts_b = a.split("/"), b.split("/")
+    n = 0
+    for x, y in zip(parts_a, parts_b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _match_release(
+    doc: YamlDocument, detectors: Sequence[Detector], sources: _Sources
+) -> tuple[Detector, str, str | None, Source | None] | None:
+    """Which detector matches a HelmRelease document, with its chart, pin and source."""
+    chart_spec = _chart_spec(doc)
+    chart = _pin_text(chart_spec.get("chart"))
+    pin = _pin_text(chart_spec.get("version"))
+    source: Source | None = None
+    ref = chart_spec.get("sourceRef")
+    chart_ref = _spec(doc).get("chartRef")
+    if chart is None and isinstance(chart_ref, dict) and chart_ref.get("name"):
+        source = sources.find(
+            str(chart_ref.get("kind", "OCIRepository")),
+            str(chart_ref["name"]),
+            _pin_text(chart_ref.get("namespace")) or doc.namespace,
+            doc.path,
+        )
+        if source is None:
+            return None
+        chart, pin = source.chart, source.pin
+    for detector in detectors:
+        if chart in detector.charts:
+            if source is None and isinstance(ref, dict) and ref.get("name"):
+                source = sources.find(
+                    str(ref.get("kind", "HelmRepository")),
+                    str(ref["name"]),
+                    _pin_text(ref.get("namespace")) or doc.namespace,
+                    doc.path,
+                )
+            return detector, chart, pin, source
+    return None
+
+
+def find_objects(reader: Reader, component: Component) -> list[DetectedObject]:
+    """Every HelmRelease in the repo that one of the component's detectors matches."""
+    charts = sorted({c for d in component.detectors for c in d.charts})
+    sources = _Sources(reader)
+    found: list[DetectedObject] = []
+    for path in reader.candidates(kinds=["HelmRelease"]):
+        text = reader.read_text(path)
+        if not any(c in text for c in charts) and "chartRef" not in text:
+            continue
+        for doc in reader.documents(path):
+            if doc.kind != "HelmRelease" or not isinstance(doc.data, dict):
+                continue
+            match = _match_release(doc, component.detectors, sources)
+            if match is None:
+                continue
+            detector, chart, pin, source = match
+            found.append(DetectedObject(detector.name, detector.role, doc, chart, pin, source))
+    return found
+
+
+def _scope_for(path: str, others: Sequence[str]) -> str:
+    """The highest folder above `path` that contains none of `others`."""
+    folder = posixpath.dirname(path)
+    parts = folder.split("/") if folder else []
+    for depth in range(len(parts) + 1):
+        candidate = "/".join(parts[:depth]) or "."
+        prefix = "" if candidate == "." else candidate + "/"
+        if not any(o.startswith(prefix) for o in others):
+            return candidate
+    return folder or "."
+
+
+def _in_scope(path: str, scope: str) -> bool:
+    return scope == "." or path.startswith(scope + "/")
+
+
+def detect(
+    reader: Reader,
+    component: Component,
+    catalog: Catalog,
+    *,
+    assume: Mapping[str, str] | None = None,
+) -> list[Instance]:
+    """The instances of `component`, sorted by scope, with versions read from their pins."""
+    objects = find_objects(reader, component)
+    cores = [o for o in objects if o.role == "core"]
+    instances: list[Instance] = []
+    for core in cores:
+        others = [o.path for o in cores if o is not core and o.path != core.path]
+        scope = _scope_for(core.path, others)
+        instance = Instance(component.name, scope, core)
+        for obj in objects:
+            if _in_scope(obj.path, scope) and (obj.role != "core" or obj is core):
+                instance.objects.setdefault(obj.detector, []).append(obj)
+        _read_version(instance, catalog)
+        instances.append(instance)
+    assumed = (assume or {}).get(component.name)
+    if assumed is not None:
+        version = catalog.parse_release(assumed)
+        for instance in instances:
+            if instance.version is None:
+                instance.version = version
+                instance.explanation = f"assumed {version.label} (--assume)"
+    instances.sort(key=lambda i: (i.scope, i.core.path))
+    return instances
+
+
+def _read_version(instance: Instance, catalog: Catalog) -> None:
+    core = instance.core
+    admits = catalog.releases_for_chart(core.chart, core.pin)
+    instance.admits = admits
+    pin = core.pin or "(unpinned)"
+    if len(admits) == 1:
+        instance.version = admits[0]
+        instance.explanation = f"chart {core.chart} pinned at {pin}"
+    elif not admits:
+        instance.explanation = f"chart {core.chart} pin {pin} admits no release Waypath knows"
+    else:
+        labels = ", ".join(v.label for v in admits)
+        instance.explanation = (
+            f"chart {core.chart} pin {pin} admits {len(admits)} releases: {labels}"
+        )

@@ -1,0 +1,587 @@
+"""Make a plan: detect instances, resolve paths, run every phase on an in-memory overlay.
+
+The planner is pure: it reads the workspace, writes only to an Overlay, and returns a
+`Plan` that says everything `apply` will do. Dry run is "make the plan and render it".
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.detect import Instance, detect
+from engine.errors import (
+    DetectionError,
+    Location,
+    Problem,
+    RecipeError,
+    SafetyError,
+    VersionError,
+)
+from engine.graph import Edge
+from engine.loading import Library, RecipeSource
+from engine.models import AssertStep, NoteStep, Param, Phase, Recipe
+from engine.planmodel import (
+    Commit,
+    FileChange,
+    GateInfo,
+    InstancePlan,
+    Note,
+    Plan,
+    ReportItem,
+    sha256_bytes,
+)
+from engine.safety import check_commit
+from engine.selectors import in_scope, norm_folder
+from engine.steps import StepRun, run_step
+from engine.templating import Renderer
+from engine.versions import Catalog, Version
+from engine.workspace import Overlay, Workspace
+
+REDACTED = "<redacted>"
+
+
+@dataclass
+class PlanRequest:
+    target: str  # "linkerd@enterprise-2.16"
+    params: Mapping[str, str] = field(default_factory=dict)  # --set, as text
+    assume: Mapping[str, str] = field(default_factory=dict)  # component -> release
+    via: Sequence[str] = ()
+    allow_unsupported: bool = False
+
+
+def split_target(target: str) -> tuple[str, str]:
+    component, sep, release = target.partition("@")
+    if not sep or not component or not release:
+        raise VersionError(
+            f"target {target!r} is not COMPONENT@RELEASE",
+            hint="for example `--to linkerd@enterprise-2.16` or `--to linkerd@stable-2.12.6`",
+        )
+    return component, release
+
+
+def redact(data: Any) -> Any:
+    """Secret documents without their values, for template contexts (invariant 7)."""
+    if isinstance(data, dict) and data.get("kind") == "Secret":
+        copy = dict(data)
+        for key in ("data", "stringData"):
+            if isinstance(copy.get(key), dict):
+                copy[key] = {k: REDACTED for k in copy[key]}
+        return copy
+    return data
+
+
+# --------------------------------------------------------------------------- params
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def convert_param(name: str, param: Param, text: str) -> Any:
+    if param.type == "boolean":
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise VersionError(f"--set {name}={text}: expected true or false")
+    if param.type == "integer":
+        try:
+            return int(text)
+        except ValueError as exc:
+            raise VersionError(f"--set {name}={text}: expected a whole number") from exc
+    if param.type == "choice" and text not in param.choices:
+        raise VersionError(f"--set {name}={text}: expected one of {', '.join(param.choices)}")
+    return text
+
+
+def recipe_params(recipe: Recipe, given: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, param in recipe.params.items():
+        values[name] = convert_param(name, param, given[name]) if name in given else param.default
+    return values
+
+
+def check_params(recipes: Sequence[Recipe], given: Mapping[str, str]) -> None:
+    known = sorted({name for r in recipes for name in r.params})
+    for name in sorted(given):
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = (
+                f"did you mean `{close[0]}`?"
+                if close
+                else ("the recipes on this path take: " + (", ".join(known) or "no params"))
+            )
+            raise VersionError(f"--set {name}: no recipe on the path has this param", hint=hint)
+
+
+# --------------------------------------------------------------------------- contexts
+
+
+def release_context(catalog: Catalog, version: Version) -> dict[str, Any]:
+    release = catalog.release(version)
+    return {
+        "label": version.label,
+        "edition": version.edition,
+        "version": str(version.semver),
+        "charts": dict(release.charts) if release else {},
+        "repository": release.repository if release else None,
+    }
+
+
+def _parent_kustomization(reader: Overlay, folder: str) -> dict[str, Any] | None:
+    best: tuple[int, str, Any] | None = None
+    for path in reader.candidates(kinds=["Kustomization"]):
+        for doc in reader.documents(path):
+            api = doc.api_version or ""
+            if doc.kind != "Kustomization" or not api.startswith("kustomize.toolkit.fluxcd.io/"):
+                continue
+            spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
+            if not isinstance(spec, dict):
+                continue
+            target = norm_folder(str(spec.get("path", ".")))
+            if not (target == "." or folder == target or folder.startswith(target + "/")):
+                continue
+            depth = 0 if target == "." else target.count("/") + 1
+            if best is None or depth > best[0]:
+                best = (depth, path, doc)
+    if best is None:
+        return None
+    doc = best[2]
+    return {"path": best[1], "name": doc.name, "namespace": doc.namespace}
+
+
+def instance_context(instance: Instance, reader: Overlay) -> dict[str, Any]:
+    core = instance.core
+    spec = core.spec
+    values = spec.get("values")
+    source = core.source
+    folder = posixpath.dirname(core.path) or "."
+    return {
+        "component": instance.component,
+        "scope": instance.scope,
+        "dir": folder,
+        "file": core.path,
+        "name": core.name,
+        "namespace": core.namespace,
+        "api_version": core.doc.api_version,
+        "release_name": core.release_name,
+        "target_namespace": core.target_namespace,
+        "storage_namespace": core.storage_namespace,
+        "chart": core.chart,
+        "chart_version": core.pin,
+        "source": None
+        if source is None
+        else {
+            "kind": source.kind,
+            "name": source.name,
+            "namespace": source.namespace,
+            "url": source.url,
+            "path": source.path,
+        },
+        "values": values if isinstance(values, dict) else {},
+        "values_from": list(spec.get("valuesFrom") or []),
+        "objects": {
+            name: [o.context() for o in objs] for name, objs in sorted(instance.objects.items())
+        },
+        "extensions": instance.extensions,
+        "kustomization": _parent_kustomization(reader, folder),
+        "version": instance.version.label if instance.version else None,
+    }
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass
+class _Group:
+    """Instances that share one path get the same commits."""
+
+    edges: list[Edge]
+    scopes: list[str]
+
+
+def resolve_instances(
+    workspace: Workspace, library: Library, request: PlanRequest
+) -> tuple[str, Version, list[Instance], list[InstancePlan], list[_Group]]:
+    name, release = split_target(request.target)
+    if name not in library.components:
+        known = ", ".join(sorted(library.components)) or "none"
+        raise VersionError(f"unknown component {name!r}", hint=f"components Waypath knows: {known}")
+    component = library.components[name]
+    catalog = component.catalog
+    target = catalog.resolve_target(release)
+    via = [catalog.parse_release(v) for v in request.via]
+    graph = library.graph(name)
+    instances = detect(workspace, component.component, catalog, assume=request.assume)
+    if not instances:
+        raise DetectionError(
+            f"no {name} installation found in the repo",
+            hint=f"Waypath looks for HelmReleases of the charts: "
+            + ", ".join(sorted({c for d in component.component.detectors for c in d.charts})),
+        )
+    unknown = [i for i in instances if i.version is None]
+    if unknown:
+        raise _unknown_error(name, unknown)
+    plans: list[InstancePlan] = []
+    groups: dict[tuple[str, ...], _Group] = {}
+    for instance in instances:
+        assert instance.version is not None
+        plan = InstancePlan(
+            component=name,
+            instance=instance.scope,
+            paths=instance.paths,
+            edition=instance.version.edition,
+            version=instance.version.label,
+            target=target.label,
+            path=[],
+            explanation=[instance.explanation],
+        )
+        plans.append(plan)
+        if instance.version == target:
+            plan.status = "current"
+            plan.explanation.append(f"already at {target.label}")
+            continue
+        if instance.version.semver > target.semver:
+            plan.status = "ahead"
+            plan.explanation.append(f"at {instance.version.label}, newer than {target.label}")
+            continue
+        edges = graph.path(
+            instance.version, target, via=via, allow_unsupported=request.allow_unsupported
+        )
+        plan.path = [e.recipe for e in edges]
+        plan.explanation.extend(
+            graph.explain(
+                instance.version, target, via=via, allow_unsupported=request.allow_unsupported
+            )
+        )
+        key = tuple(plan.path)
+        groups.setdefault(key, _Group(edges, [])).scopes.append(instance.scope)
+    return name, target, instances, plans, list(groups.values())
+
+
+def _unknown_error(name: str, unknown: list[Instance]) -> DetectionError:
+    return DetectionError(
+        f"the running {name} version is not known for {len(unknown)} instance(s)",
+        problems=[
+            Problem(i.explanation, location=Location(i.core.path, i.core.doc.line)) for i in unknown
+        ],
+        hint=f"state it with `--assume {name}=RELEASE`"
+        + (f", e.g. --assume {name}={unknown[0].admits[-1].label}" if unknown[0].admits else ""),
+    )
+
+
+def make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> Plan:
+    name, target, _, instance_plans, groups = resolve_instances(workspace, library, request)
+    component = library.components[name]
+    recipes = [library.recipes[e.recipe] for g in groups for e in g.edges]
+    check_params([r.recipe for r in recipes], request.params)
+
+    overlay = Overlay(workspace)
+    commits: list[Commit] = []
+    reports: list[ReportItem] = []
+    unverified: list[str] = []
+    for group in groups:
+        for edge in group.edges:
+            source = library.recipes[edge.recipe]
+            for fact in source.recipe.unverified:
+                if fact not in unverified:
+                    unverified.append(fact)
+            commits.extend(
+                _plan_recipe(overlay, library, name, source, edge, group.scopes, request)
+            )
+    for commit in commits:
+        reports.extend(commit.reports)
+
+    inputs = workspace.input_hashes()
+    for commit in commits:
+        for change in commit.changes:
+            if change.old_sha256 and change.path not in inputs and workspace.exists(change.path):
+                inputs[change.path] = sha256_bytes(workspace.read_bytes(change.path))
+    plan = Plan(
+        target=f"{name}@{target.label}",
+        instances=instance_plans,
+        commits=commits,
+        inputs=inputs,
+        reports=[],
+        unverified=unverified,
+    )
+    _check_secrets(plan, recipes, request)
+    return plan
+
+
+def _plan_recipe(
+    overlay: Overlay,
+    library: Library,
+    name: str,
+    source: RecipeSource,
+    edge: Edge,
+    scopes: list[str],
+    request: PlanRequest,
+) -> list[Commit]:
+    component = library.components[name]
+    catalog = component.catalog
+    recipe = source.recipe
+    params = recipe_params(recipe, request.params)
+    found = detect(overlay, component.component, catalog, assume=request.assume)
+    instances: list[Instance] = []
+    for scope in scopes:
+        matches = [i for i in found if in_scope(i.core.path, scope)]
+        if len(matches) != 1:
+            raise RecipeError(
+                f"before recipe {source.id}, no single {name} installation is left in {scope}",
+                location=Location(str(source.path)),
+                hint="an earlier recipe on the path left the repo in a state this one cannot read",
+            )
+        instance = matches[0]
+        if instance.version is None or not edge.source_range.allows(instance.version.semver):
+            raise RecipeError(
+                f"before recipe {source.id}, {scope} reads as "
+                f"{instance.version.label if instance.version else 'an unknown version'}; "
+                f"the recipe starts from {edge.source_edition} {edge.source_range}",
+                location=Location(str(source.path)),
+                hint="the previous recipe on the path must leave the pins at its target release",
+            )
+        instances.append(instance)
+
+    renderer = Renderer(source.path, source.folder)
+    contexts = []
+    for instance in instances:
+        assert instance.version is not None
+        contexts.append(
+            {
+                "params": params,
+                "recipe": {
+                    "id": source.id,
+                    "summary": recipe.summary,
+                    "supported": recipe.supported,
+                },
+                "from_release": release_context(catalog, instance.version),
+                "to_release": release_context(catalog, edge.target),
+                "instance": instance_context(instance, overlay),
+            }
+        )
+
+    commits: list[Commit] = []
+    for number, phase in enumerate(recipe.phases, start=1):
+        commit = _plan_phase(
+            overlay, library, name, source, edge, phase, number, instances, contexts, renderer
+        )
+        if commit is not None:
+            commits.append(commit)
+    return commits
+
+
+def _plan_phase(
+    overlay: Overlay,
+    library: Library,
+    name: str,
+    source: RecipeSource,
+    edge: Edge,
+    phase: Phase,
+    number: int,
+    instances: list[Instance],
+    contexts: list[dict[str, Any]],
+    renderer: Renderer,
+) -> Commit | None:
+    recipe = source.recipe
+    component = library.components[name].component
+    before = overlay.copy()
+    notes: list[Note] = []
+    reports: list[ReportItem] = []
+    active: list[tuple[Instance, dict[str, Any]]] = []
+    edited = False  # did a step that edits files run? (then "no change" = already applied)
+    for instance, variables in zip(instances, contexts, strict=True):
+        where = f"recipe {source.id}, phase {phase.name}"
+        if phase.when is not None and not renderer.expression(
+            phase.when, variables, what=f"{where}: when"
+        ):
+            continue
+        active.append((instance, variables))
+        for index, step in enumerate(phase.steps, start=1):
+            label = step.id or str(index)
+            run = StepRun(
+                overlay=overlay,
+                root=overlay.root,
+                renderer=renderer,
+                component=component,
+                scope=instance.scope,
+                variables=variables,
+                where=f"{where}, step {label}",
+                recipe_path=str(source.path),
+                notes=notes,
+                reports=reports,
+                redact=redact,
+            )
+            ran = run_step(step, run)
+            edited = edited or (ran and not isinstance(step, NoteStep | AssertStep))
+    if not active:
+        return None
+
+    changes = _phase_changes(before, overlay)
+    if not changes and (edited or not notes):
+        return None
+
+    first = active[0][1]
+    where = f"recipe {source.id}, phase {phase.name}"
+    uninstalls = {
+        renderer.string(u.name, variables, what=f"{where}: uninstalls")
+        for _, variables in active
+        for u in phase.uninstalls
+    }
+    try:
+        reports.extend(
+            check_commit(
+                before, overlay, [c.path for c in changes], uninstalls=uninstalls, where=where
+            )
+        )
+    except SafetyError as exc:
+        exc.location = Location(str(source.path))
+        raise
+
+    subject = renderer.string(phase.message, first, what=f"{where}: message")
+    scopes = [i.scope for i, _ in active]
+    if scopes != ["."]:
+        subject = f"{subject} [{', '.join(posixpath.basename(s) or s for s in scopes)}]"
+    description = renderer.string(phase.description, first, what=f"{where}: description").strip()
+    gate = None
+    if phase.gate is not None:
+        gate = GateInfo(
+            wait=renderer.string(phase.gate.wait, first, what=f"{where}: gate"),
+            check=[
+                renderer.string(c, variables, what=f"{where}: gate check")
+                for _, variables in active
+                for c in phase.gate.check
+            ],
+        )
+        gate.check = list(dict.fromkeys(gate.check))
+    from_label = first["from_release"]["label"]
+    body = _commit_body(
+        recipe=recipe,
+        recipe_id=source.id,
+        phase=phase,
+        number=number,
+        description=description,
+        scopes=scopes,
+        notes=notes,
+        gate=gate,
+        reports=reports,
+        from_label=from_label,
+        to_label=edge.target.label,
+    )
+    return Commit(
+        subject=subject,
+        body=body,
+        recipe=source.id,
+        phase=phase.name,
+        phase_number=number,
+        phase_count=len(recipe.phases),
+        from_version=from_label,
+        to_version=edge.target.label,
+        instances=scopes,
+        changes=changes,
+        notes=notes,
+        gate=gate,
+        reports=reports,
+    )
+
+
+def _phase_changes(before: Overlay, after: Overlay) -> list[FileChange]:
+    paths = sorted(set(before.changes()) | set(after.changes()))
+    changes: list[FileChange] = []
+    for path in paths:
+        existed, exists = before.exists(path), after.exists(path)
+        old = before.read_text(path).encode("utf-8") if existed else None
+        new = after.read_text(path).encode("utf-8") if exists else None
+        if old == new:
+            continue
+        status = "added" if old is None else ("deleted" if new is None else "modified")
+        changes.append(
+            FileChange(
+                path=path,
+                status=status,
+                content=new,
+                old_sha256=None if old is None else sha256_bytes(old),
+            )
+        )
+    return changes
+
+
+def _commit_body(
+    *,
+    recipe: Recipe,
+    recipe_id: str,
+    phase: Phase,
+    number: int,
+    description: str,
+    scopes: list[str],
+    notes: list[Note],
+    gate: GateInfo | None,
+    reports: list[ReportItem],
+    from_label: str,
+    to_label: str,
+) -> str:
+    parts: list[str] = []
+    parts.append(f"{recipe.summary.strip()} ({from_label} -> {to_label}).")
+    if not recipe.supported:
+        parts.append("WARNING: this hop is not officially supported by the vendor.")
+    if description:
+        parts.append(description)
+    if scopes != ["."]:
+        parts.append("Clusters: " + ", ".join(scopes))
+    dropped = [r for r in reports if r.kind in ("values", "uninstall", "deleted")]
+    if dropped:
+        parts.append(
+            "What this commit removes or moves:\n"
+            + "\n".join(f"- {r.message}" + (f" [{r.path}]" if r.path else "") for r in dropped)
+        )
+    if notes:
+        lines = ["Manual steps:"]
+        for note in notes:
+            mark = " (UNVERIFIED)" if note.unverified else ""
+            lines.append(f"- {note.title}{mark}")
+            lines.extend(f"    $ {c}" for c in note.commands)
+        parts.append("\n".join(lines))
+    if gate is not None:
+        lines = [f"Before merging the next commit: {gate.wait}"]
+        lines.extend(f"    $ {c}" for c in gate.check)
+        parts.append("\n".join(lines))
+    parts.append(
+        "\n".join(
+            [
+                f"Waypath-Recipe: {recipe_id}",
+                f"Waypath-Phase: {number}/{len(recipe.phases)} {phase.name}",
+                f"Waypath-From: {from_label}",
+                f"Waypath-To: {to_label}",
+            ]
+        )
+    )
+    return "\n\n".join(parts)
+
+
+def _check_secrets(plan: Plan, recipes: Sequence[RecipeSource], request: PlanRequest) -> None:
+    """Invariant 7: a secret param's value never appears in anything the plan renders."""
+    secrets = {
+        request.params[name]
+        for source in recipes
+        for name, param in source.recipe.params.items()
+        if param.secret and name in request.params and request.params[name]
+    }
+    if not secrets:
+        return
+    for commit in plan.commits:
+        texts = (
+            [commit.message]
+            + [c.content.decode("utf-8") for c in commit.changes if c.content is not None]
+            + [f"{n.title} {n.text} {' '.join(n.commands)}" for n in commit.notes]
+        )
+        for text in texts:
+            if any(secret in text for secret in secrets):
+                raise SafetyError(
+                    f"commit {commit.subject!r} would contain the value of a secret param",
+                    hint="reference the secret (a Secret name and key, `valuesFrom`) instead of "
+                    "rendering its value",
+                )

@@ -1,0 +1,163 @@
+"""Match a recipe's `select:` against the documents of the (overlaid) repo."""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.detect import Reader
+from engine.models import Component, Selector
+from engine.yamldoc import YamlDocument
+
+
+@dataclass(frozen=True)
+class ResolvedSelector:
+    """A selector with its templated fields rendered."""
+
+    selector: Selector
+    name: str | None
+    namespace: str | None
+    file: str | None
+    kustomizes: str | None
+
+    def describe(self) -> str:
+        s = self.selector
+        parts = [
+            f"{k}={v}"
+            for k, v in (
+                ("kind", s.kind),
+                ("apiVersion", s.api_version),
+                ("name", self.name),
+                ("namespace", self.namespace),
+                ("chart", s.chart),
+                ("detector", s.detector),
+                ("file", self.file),
+                ("kustomizes", self.kustomizes),
+                ("labels", s.labels or None),
+            )
+            if v
+        ]
+        return "{" + ", ".join(parts) + "}"
+
+
+def resolve(selector: Selector, render: Callable[[str], str]) -> ResolvedSelector:
+    def opt(value: str | None) -> str | None:
+        return None if value is None else render(value)
+
+    return ResolvedSelector(
+        selector,
+        opt(selector.name),
+        opt(selector.namespace),
+        opt(selector.file),
+        opt(selector.kustomizes),
+    )
+
+
+def in_scope(path: str, scope: str) -> bool:
+    return scope == "." or path.startswith(scope + "/")
+
+
+def norm_folder(path: str) -> str:
+    """`./clusters/prod/` -> `clusters/prod`; the repo root is `.`."""
+    text = path.strip()
+    norm = posixpath.normpath(text).lstrip("/") if text else "."
+    return norm or "."
+
+
+def _chart_of(doc: YamlDocument) -> str | None:
+    return doc.chart
+
+
+def _labels_match(doc: YamlDocument, labels: dict[str, str]) -> bool:
+    have = doc.labels
+    return all(str(have.get(k)) == v for k, v in labels.items())
+
+
+def _kustomization_path(doc: YamlDocument) -> str | None:
+    data: Any = doc.data
+    if not isinstance(data, dict) or not isinstance(data.get("spec"), dict):
+        return None
+    path = data["spec"].get("path")
+    return norm_folder(str(path)) if path is not None else "."
+
+
+def select(
+    reader: Reader,
+    resolved: ResolvedSelector,
+    *,
+    scope: str,
+    component: Component,
+    files: Sequence[str] | None = None,
+) -> list[YamlDocument]:
+    """Documents matching the selector, in path then document order."""
+    s = resolved.selector
+    kinds = [s.kind] if s.kind else []
+    if s.detector is not None and not kinds:
+        kinds = ["HelmRelease"]
+    if resolved.kustomizes is not None and not kinds:
+        kinds = ["Kustomization"]
+    paths = list(files) if files is not None else reader.candidates(kinds=kinds)
+    detector_charts: set[str] | None = None
+    if s.detector is not None:
+        matching = [d for d in component.detectors if d.name == s.detector]
+        detector_charts = set(matching[0].charts) if matching else set()
+    wanted_charts = {s.chart} if isinstance(s.chart, str) else set(s.chart or [])
+
+    results: list[YamlDocument] = []
+    for path in sorted(paths):
+        if s.scope == "instance" and not in_scope(path, scope):
+            continue
+        if resolved.file is not None:
+            relative = path if s.scope == "repo" or scope == "." else path[len(scope) + 1 :]
+            if not fnmatch.fnmatchcase(relative, resolved.file) and not fnmatch.fnmatchcase(
+                path, resolved.file
+            ):
+                continue
+        for doc in reader.documents(path):
+            if not isinstance(doc.data, dict):
+                continue
+            if s.kind and doc.kind != s.kind:
+                continue
+            if s.api_version:
+                av = doc.api_version or ""
+                if s.api_version.endswith("/"):
+                    if not av.startswith(s.api_version):
+                        continue
+                elif av != s.api_version:
+                    continue
+            if resolved.name is not None and doc.name != resolved.name:
+                continue
+            if resolved.namespace is not None and doc.namespace != resolved.namespace:
+                continue
+            if wanted_charts and _chart_of(doc) not in wanted_charts:
+                continue
+            if detector_charts is not None and _chart_of(doc) not in detector_charts:
+                continue
+            if s.labels and not _labels_match(doc, s.labels):
+                continue
+            results.append(doc)
+
+    if resolved.kustomizes is not None:
+        results = _deepest_parents(results, norm_folder(resolved.kustomizes))
+    return results
+
+
+def _deepest_parents(docs: list[YamlDocument], folder: str) -> list[YamlDocument]:
+    """Flux Kustomizations whose spec.path is `folder` or the deepest folder above it."""
+    best: list[YamlDocument] = []
+    best_depth = -1
+    for doc in docs:
+        path = _kustomization_path(doc)
+        if path is None:
+            continue
+        if not (path == "." or folder == path or folder.startswith(path + "/")):
+            continue
+        depth = 0 if path == "." else path.count("/") + 1
+        if depth > best_depth:
+            best, best_depth = [doc], depth
+        elif depth == best_depth:
+            best.append(doc)
+    return best

@@ -1,0 +1,382 @@
+"""Run one recipe step for one instance on the in-memory overlay.
+
+Steps never touch the disk: they read and write an `Overlay`. Every step is written so
+that running it on a repo where it already happened changes nothing (idempotency):
+patches compare data before writing, templates compare rendered data with what is there.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import (
+    Location,
+    PatchError,
+    PreconditionError,
+    RecipeError,
+    RepoError,
+    TemplateError,
+)
+from engine.models import (
+    AssertStep,
+    Component,
+    DeleteStep,
+    MoveStep,
+    NoteStep,
+    Op,
+    PatchStep,
+    Selector,
+    TemplateStep,
+)
+from engine.patching import apply_ops
+from engine.planmodel import Note, ReportItem
+from engine.selectors import ResolvedSelector, resolve, select
+from engine.splice import append_document, delete_document, replace_document, rewrite_document
+from engine.templating import Renderer
+from engine.workspace import Overlay, safe_relpath
+from engine.yamldoc import YamlDocument, parse_file
+
+KUSTOMIZE_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+AnyStep = PatchStep | TemplateStep | MoveStep | DeleteStep | NoteStep | AssertStep
+
+
+@dataclass
+class StepRun:
+    """Everything a step needs, and where it puts what it has to say."""
+
+    overlay: Overlay
+    root: Path
+    renderer: Renderer
+    component: Component
+    scope: str
+    variables: dict[str, Any]
+    where: str  # "recipe <id>, phase <name>, step <n>" for messages
+    recipe_path: str
+    notes: list[Note] = field(default_factory=list)
+    reports: list[ReportItem] = field(default_factory=list)
+    redact: Callable[[Any], Any] = lambda data: data
+
+    def render(self, text: str, what: str) -> str:
+        return self.renderer.string(text, self.variables, what=f"{self.where}: {what}")
+
+    def path(self, text: str, what: str) -> str:
+        return safe_relpath(self.root, self.render(text, what))
+
+    def select(self, selector: Selector) -> tuple[ResolvedSelector, list[YamlDocument]]:
+        resolved = resolve(selector, lambda t: self.render(t, "selector"))
+        docs = select(self.overlay, resolved, scope=self.scope, component=self.component)
+        if not docs:
+            message = f"{self.where}: selector {resolved.describe()} matched nothing"
+            if selector.required:
+                raise RecipeError(
+                    message + f" in {self.scope}",
+                    location=Location(self.recipe_path),
+                    hint="the repo may not be in the state this recipe expects; "
+                    "set `required: false` on the selector if the object is optional",
+                )
+            self.reports.append(ReportItem("no-match", message))
+        return resolved, docs
+
+
+def run_step(step: AnyStep, run: StepRun) -> bool:
+    """Run the step unless its `when` is false; say whether it ran."""
+    if step.when is not None:
+        ok = run.renderer.expression(step.when, run.variables, what=f"{run.where}: when")
+        if not ok:
+            return False
+    if isinstance(step, PatchStep):
+        _patch(step, run)
+    elif isinstance(step, TemplateStep):
+        _template(step, run)
+    elif isinstance(step, DeleteStep):
+        _delete(step, run)
+    elif isinstance(step, MoveStep):
+        _move(step, run)
+    elif isinstance(step, NoteStep):
+        _note(step, run)
+    else:
+        _assert(step, run)
+    return True
+
+
+# --------------------------------------------------------------------------- patch
+
+
+def _render_ops(ops: list[Op], run: StepRun) -> list[Op]:
+    rendered = []
+    for op in ops:
+        update: dict[str, Any] = {"path": run.render(op.path, "op path")}
+        if op.from_ is not None:
+            update["from_"] = run.render(op.from_, "op from")
+        if "value" in op.model_fields_set:
+            update["value"] = run.renderer.value(
+                op.value, run.variables, what=f"{run.where}: op value"
+            )
+        rendered.append(op.model_copy(update=update))
+    return rendered
+
+
+def _refresh(overlay: Overlay, doc: YamlDocument) -> YamlDocument:
+    return overlay.documents(doc.path)[doc.index]
+
+
+def edit_document(run: StepRun, doc: YamlDocument, new_data: Any) -> None:
+    """Write `new_data` for `doc` into the overlay, spliced into the original text."""
+    if new_data == doc.data:
+        return
+    text = run.overlay.read_text(doc.path)
+    run.overlay.write_text(doc.path, rewrite_document(text, doc, new_data))
+
+
+def _patch(step: PatchStep, run: StepRun) -> None:
+    _, docs = run.select(step.patch.select)
+    ops = _render_ops(step.patch.ops, run)
+    for found in docs:
+        doc = _refresh(run.overlay, found)
+        _check_writable(doc)
+        where = f"{run.where} on {doc.path} ({doc.kind} {doc.name})"
+        try:
+            new_data, results = apply_ops(doc.data, ops, where=where)
+        except PatchError as exc:
+            if exc.location is None:
+                exc.location = Location(doc.path, doc.line)
+            raise
+        for result in results:
+            if result.applied and result.op.op in ("remove", "move", "nest", "unnest"):
+                reason = f" ({result.op.reason})" if result.op.reason else ""
+                run.reports.append(
+                    ReportItem(
+                        "values", f"{doc.kind} {doc.name}: {result.message}{reason}", doc.path
+                    )
+                )
+        edit_document(run, doc, new_data)
+
+
+def _check_writable(doc: YamlDocument) -> None:
+    if doc.encrypted:
+        raise RepoError(
+            f"{doc.path} is SOPS-encrypted; a recipe step would have to edit it",
+            location=Location(doc.path, doc.line),
+            hint="decrypt it with `sops -d`, make the change by hand, re-encrypt, then plan again",
+        )
+
+
+# --------------------------------------------------------------------------- template
+
+
+def _parse_rendered(text: str, what: str, run: StepRun) -> list[YamlDocument]:
+    try:
+        return parse_file("<rendered>", text)
+    except RepoError as exc:
+        raise TemplateError(
+            f"{run.where}: {what} did not render to valid YAML: {exc.message}",
+            location=Location(run.recipe_path),
+            hint="render the template with `waypath plan` and check its indentation",
+        ) from exc
+
+
+def _data_of(docs: list[YamlDocument]) -> list[Any]:
+    return [d.data for d in docs if d.data is not None]
+
+
+def _template(step: TemplateStep, run: StepRun) -> None:
+    body = step.template
+    variables = dict(run.variables)
+    if body.select is not None:
+        _, selected = run.select(body.select)
+        variables["docs"] = [run.redact(d.data) for d in selected]
+        variables["doc"] = variables["docs"][0] if selected else None
+
+    def render(extra: dict[str, Any]) -> str:
+        context = {**variables, **extra}
+        what = f"{run.where}: template"
+        if body.source is not None:
+            return run.renderer.file(body.source, context, what=what)
+        assert body.inline is not None
+        return run.renderer.string(body.inline, context, what=what)
+
+    if body.replace is not None:
+        _, targets = run.select(body.replace)
+        for found in targets:
+            doc = _refresh(run.overlay, found)
+            _check_writable(doc)
+            text = render({"doc": run.redact(doc.data)})
+            rendered = _parse_rendered(text, "template", run)
+            if _data_of(rendered) == [doc.data]:
+                continue
+            current = run.overlay.read_text(doc.path)
+            run.overlay.write_text(doc.path, replace_document(current, doc, text))
+        return
+
+    assert body.into is not None
+    path = run.path(body.into, "template into")
+    text = render({})
+    rendered = _parse_rendered(text, "template", run)
+    if not run.overlay.exists(path):
+        run.overlay.write_text(path, text if text.endswith("\n") else text + "\n")
+        if body.register_:
+            register_resource(run, path)
+        return
+    existing = run.overlay.documents(path)
+    if body.append:
+        have = _data_of(existing)
+        if all(d in have for d in _data_of(rendered)):
+            return
+        _check_all_writable(existing)
+        run.overlay.write_text(path, append_document(run.overlay.read_text(path), text))
+        return
+    if _data_of(existing) == _data_of(rendered):
+        return
+    if not body.overwrite:
+        raise RecipeError(
+            f"{run.where}: {path} already exists with other content",
+            location=Location(run.recipe_path),
+            hint="set `overwrite: true` or `append: true` on the template step, or move the file",
+        )
+    _check_all_writable(existing)
+    run.overlay.write_text(path, text)
+
+
+def _check_all_writable(docs: list[YamlDocument]) -> None:
+    for doc in docs:
+        _check_writable(doc)
+
+
+# --------------------------------------------------------------------------- kustomize
+
+
+def _kustomization_beside(run: StepRun, path: str) -> str | None:
+    folder = posixpath.dirname(path)
+    for name in KUSTOMIZE_FILES:
+        candidate = posixpath.join(folder, name) if folder else name
+        if run.overlay.exists(candidate):
+            return candidate
+    return None
+
+
+def _resources(doc: YamlDocument) -> list[Any] | None:
+    data = doc.data
+    if isinstance(data, dict) and isinstance(data.get("resources"), list):
+        return list(data["resources"])
+    return None
+
+
+def register_resource(run: StepRun, path: str) -> None:
+    """List a new file in the `resources:` of the kustomization.yaml in its folder."""
+    kustomization = _kustomization_beside(run, path)
+    if kustomization is None or kustomization == path:
+        return
+    doc = run.overlay.documents(kustomization)[0]
+    resources = _resources(doc)
+    name = posixpath.basename(path)
+    if resources is None or name in resources or f"./{name}" in resources:
+        return
+    new_data = dict(doc.data)
+    new_data["resources"] = [*resources, name]
+    edit_document(run, doc, new_data)
+    run.reports.append(ReportItem("kustomize", f"listed {name} in resources", kustomization))
+
+
+def unregister_resource(run: StepRun, path: str) -> None:
+    kustomization = _kustomization_beside(run, path)
+    if kustomization is None or kustomization == path:
+        return
+    doc = run.overlay.documents(kustomization)[0]
+    resources = _resources(doc)
+    name = posixpath.basename(path)
+    if resources is None:
+        return
+    kept = [r for r in resources if r not in (name, f"./{name}")]
+    if kept == resources:
+        return
+    new_data = dict(doc.data)
+    new_data["resources"] = kept
+    edit_document(run, doc, new_data)
+    run.reports.append(ReportItem("kustomize", f"removed {name} from resources", kustomization))
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _delete(step: DeleteStep, run: StepRun) -> None:
+    body = step.delete
+    if body.path is not None:
+        path = run.path(body.path, "delete path")
+        if not run.overlay.exists(path):
+            run.reports.append(ReportItem("no-match", f"{run.where}: {path} is already gone"))
+            return
+        _check_all_writable(_documents_if_yaml(run, path))
+        run.overlay.delete(path)
+        unregister_resource(run, path)
+        return
+    assert body.select is not None
+    _, docs = run.select(body.select)
+    # Delete from the last document of each file backwards so indices stay valid.
+    for found in sorted(docs, key=lambda d: (d.path, -d.index)):
+        doc = _refresh(run.overlay, found)
+        _check_writable(doc)
+        remaining = [
+            d
+            for d in run.overlay.documents(doc.path)
+            if d.index != doc.index and d.data is not None
+        ]
+        if not remaining:
+            run.overlay.delete(doc.path)
+            unregister_resource(run, doc.path)
+        else:
+            text = run.overlay.read_text(doc.path)
+            run.overlay.write_text(doc.path, delete_document(text, doc))
+        run.reports.append(ReportItem("deleted", f"deleted {doc.kind} {doc.name}", doc.path))
+
+
+def _documents_if_yaml(run: StepRun, path: str) -> list[YamlDocument]:
+    if path.endswith((".yaml", ".yml")):
+        return run.overlay.documents(path)
+    return []
+
+
+def _move(step: MoveStep, run: StepRun) -> None:
+    source = run.path(step.move.from_, "move from")
+    target = run.path(step.move.to, "move to")
+    if not run.overlay.exists(source):
+        if run.overlay.exists(target):
+            return  # already moved
+        raise RecipeError(
+            f"{run.where}: cannot move {source}: it does not exist",
+            location=Location(run.recipe_path),
+            hint="check the `from` path against the repo",
+        )
+    run.overlay.move(source, target)
+    unregister_resource(run, source)
+    register_resource(run, target)
+
+
+# --------------------------------------------------------------------------- note, assert
+
+
+def _note(step: NoteStep, run: StepRun) -> None:
+    body = step.body
+    note = Note(
+        title=run.render(body.title, "note title"),
+        text=run.render(body.text, "note text"),
+        commands=[run.render(c, "note command") for c in body.commands],
+        unverified=body.unverified,
+    )
+    if note not in run.notes:
+        run.notes.append(note)
+
+
+def _assert(step: AssertStep, run: StepRun) -> None:
+    body = step.assert_
+    ok = run.renderer.expression(body.that, run.variables, what=f"{run.where}: assert")
+    if not ok:
+        raise PreconditionError(
+            f"{run.where}: {run.render(body.message, 'assert message')}",
+            location=Location(run.recipe_path),
+            hint="bring the repo into the state the recipe expects, then plan again",
+        )

@@ -1,0 +1,167 @@
+"""Jinja2 for recipes: a sandbox with strict undefined, and the filters recipes may use.
+
+Recipes are shared data from other teams; their templates must not reach Python
+internals, the filesystem or the network. `SandboxedEnvironment` refuses attribute tricks
+(`''.__class__.__mro__`, `cycler.__init__.__globals__`); the loader reads only from the
+recipe's own folder; StrictUndefined turns a misspelt variable into an error naming it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.errors import Location, TemplateError
+from engine.splice import dump_yaml
+
+_WHOLE_EXPRESSION = re.compile(r"\s*\{\{(.*?)\}\}\s*", re.DOTALL)
+
+
+def _to_yaml(value: Any, indent: int = 0) -> str:
+    """Block YAML for new content; every line indented by `indent` spaces, no trailing newline."""
+    if value is None or value == {} or value == []:
+        text = "{}" if isinstance(value, dict) else ("[]" if isinstance(value, list) else "null")
+    else:
+        text = dump_yaml(value).rstrip("\n")
+    pad = " " * indent
+    return "\n".join(pad + line if line else line for line in text.split("\n"))
+
+
+def _split(dotted: str) -> list[str]:
+    return [part for part in dotted.split(".") if part]
+
+
+def _without(value: Any, *dotted_keys: str) -> Any:
+    """A deep copy of a mapping without the given keys (dotted paths)."""
+    import copy
+
+    result = copy.deepcopy(value)
+    for dotted in dotted_keys:
+        parts = _split(dotted)
+        node = result
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                break
+        if isinstance(node, dict) and parts:
+            node.pop(parts[-1], None)
+    return result
+
+
+def _get(value: Any, dotted: str, default: Any = None) -> Any:
+    node = value
+    for part in _split(dotted):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        else:
+            return default
+    return node
+
+
+def _dirname(path: str) -> str:
+    return posixpath.dirname(path.rstrip("/")) or "."
+
+
+def _basename(path: str) -> str:
+    return posixpath.basename(path.rstrip("/"))
+
+
+class _RecipeLoader(jinja2.BaseLoader):
+    """Loads templates only from below the recipe's folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder.resolve()
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        path = (self.folder / template).resolve()
+        if not path.is_relative_to(self.folder) or not path.is_file():
+            raise jinja2.TemplateNotFound(template)
+        mtime = path.stat().st_mtime
+        return path.read_text(encoding="utf-8"), str(path), lambda: path.stat().st_mtime == mtime
+
+
+def make_environment(folder: Path | None = None) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        loader=_RecipeLoader(folder) if folder is not None else None,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(
+        to_yaml=_to_yaml, without=_without, get=_get, dirname=_dirname, basename=_basename
+    )
+    # Recipes need none of these helpers; fewer objects in reach means fewer surprises.
+    for name in ("lipsum", "cycler", "joiner"):
+        env.globals.pop(name, None)
+    return env
+
+
+class Renderer:
+    """Renders the strings and template files of one recipe, with errors located in it."""
+
+    def __init__(self, recipe_path: Path, folder: Path) -> None:
+        self.recipe_path = recipe_path
+        self.env = make_environment(folder)
+
+    def _fail(self, what: str, exc: Exception) -> TemplateError:
+        if isinstance(exc, jinja2.UndefinedError):
+            detail = f"undefined variable: {exc.message}"
+            hint = "check the spelling; docs/recipes.md lists the template context"
+        elif isinstance(exc, jinja2.exceptions.SecurityError):
+            detail = f"not allowed in the sandbox: {exc}"
+            hint = "recipes may not reach Python internals; use the documented filters"
+        elif isinstance(exc, jinja2.TemplateSyntaxError):
+            detail = f"template syntax error: {exc.message} (template line {exc.lineno})"
+            hint = "fix the Jinja2 syntax"
+        elif isinstance(exc, jinja2.TemplateNotFound):
+            detail = f"template not found: {exc.name}"
+            hint = "template paths are relative to the recipe file and must stay in its folder"
+        else:
+            detail = f"{type(exc).__name__}: {exc}"
+            hint = "fix the template expression"
+        return TemplateError(
+            f"{what}: {detail}", location=Location(str(self.recipe_path)), hint=hint
+        )
+
+    def string(self, text: str, context: Mapping[str, Any], *, what: str) -> str:
+        if "{" not in text:
+            return text
+        try:
+            return self.env.from_string(text).render(context)
+        except Exception as exc:  # jinja raises many types; every one becomes ours
+            raise self._fail(what, exc) from exc
+
+    def file(self, source: str, context: Mapping[str, Any], *, what: str) -> str:
+        try:
+            return self.env.get_template(source).render(context)
+        except Exception as exc:
+            raise self._fail(what, exc) from exc
+
+    def expression(self, expr: str, context: Mapping[str, Any], *, what: str) -> Any:
+        try:
+            return self.env.compile_expression(expr, undefined_to_none=False)(**context)
+        except Exception as exc:
+            raise self._fail(what, exc) from exc
+
+    def value(self, value: Any, context: Mapping[str, Any], *, what: str) -> Any:
+        """Render strings inside an op value (recursively), leaving other types alone.
+
+        A string that is exactly one `{{ expression }}` keeps the expression's type, so
+        `value: "{{ params.replicas }}"` gives an integer, not the text "3".
+        """
+        if isinstance(value, str):
+            whole = _WHOLE_EXPRESSION.fullmatch(value)
+            if whole and "{{" not in whole.group(1) and "}}" not in whole.group(1):
+                return self.expression(whole.group(1), context, what=what)
+            return self.string(value, context, what=what)
+        if isinstance(value, list):
+            return [self.value(v, context, what=what) for v in value]
+        if isinstance(value, dict):
+            return {k: self.value(v, context, what=what) for k, v in value.items()}
+        return value

@@ -1,0 +1,355 @@
+"""The repository as the planner sees it: files, a text prefilter, parsed documents.
+
+`Workspace` reads a checkout (each file's bytes once, parsing only files the prefilter
+lets through); `Overlay` holds the edits of a plan in memory on top of it, so planning
+never writes to the repo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import re
+import subprocess
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from engine.errors import Location, RepoError
+from engine.yamldoc import YamlDocument, decode, parse_file
+
+Change = Literal["added", "modified", "deleted"]
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def safe_relpath(root: Path, rel: str) -> str:
+    """Normalise a repo-relative path; refuse one that leaves the repo.
+
+    Refused: absolute paths, `..` above the root, and paths that resolve (through a
+    symlinked file or folder) to a place outside the root.
+    """
+    posix = rel.replace("\\", "/")
+    if posix.startswith("/") or re.match(r"^[A-Za-z]:/", posix):
+        raise RepoError(
+            f"path {rel!r} is absolute",
+            location=Location(rel),
+            hint="give paths relative to the repository root",
+        )
+    norm = posixpath.normpath(posix) if posix else "."
+    if norm == "." or norm == ".." or norm.startswith("../"):
+        raise RepoError(
+            f"path {rel!r} is outside the repository" if norm != "." else "empty path",
+            location=Location(rel),
+            hint="give a path inside the repository, without `..` above its root",
+        )
+    real_root = Path(os.path.realpath(root))
+    real = Path(os.path.realpath(root / norm))
+    if real != real_root and real_root not in real.parents:
+        raise RepoError(
+            f"path {norm!r} goes through a symlink to {real}, outside the repository",
+            location=Location(norm),
+            hint="Waypath does not edit files outside the repository; replace the symlink "
+            "with the file, or change that file by hand",
+        )
+    return norm
+
+
+@lru_cache(maxsize=64)
+def _kind_line(kinds: tuple[str, ...]) -> tuple[re.Pattern[bytes], re.Pattern[str]]:
+    """The rest of a `kind: K` line, matched where a line starts with `kind:`."""
+    alternatives = "|".join(re.escape(kind) for kind in kinds)
+    line = rf"kind:[ \t]*['\"]?(?:{alternatives})['\"]?[ \t]*(?:#[^\n]*)?\r?$"
+    return re.compile(line.encode("utf-8"), re.MULTILINE), re.compile(line, re.MULTILINE)
+
+
+def _has_kind(data: Any, pattern: Any, newline_kind: Any, bom: Any) -> bool:
+    # Only a `kind:` at the start of a line counts: an indented one (a CRD's schema
+    # mentions `kind: HelmRelease`) is no match. str/bytes.find is far faster than a
+    # multiline regex search over the big CRD files that fill a fleet repo.
+    start = len(bom) if data.startswith(bom) else 0
+    if pattern.match(data, start):
+        return True
+    found = data.find(newline_kind)
+    while found >= 0:
+        if pattern.match(data, found + 1):
+            return True
+        found = data.find(newline_kind, found + 1)
+    return False
+
+
+def _matches_bytes(data: bytes, kinds: Sequence[str], contains: Sequence[str]) -> bool:
+    if any(needle.encode("utf-8") not in data for needle in contains):
+        return False
+    return not kinds or _has_kind(data, _kind_line(tuple(kinds))[0], b"\nkind:", b"\xef\xbb\xbf")
+
+
+def _matches_text(text: str, kinds: Sequence[str], contains: Sequence[str]) -> bool:
+    if any(needle not in text for needle in contains):
+        return False
+    return not kinds or _has_kind(text, _kind_line(tuple(kinds))[1], "\nkind:", "\ufeff")
+
+
+class Workspace:
+    """A read-only view of a repository checkout, with caches.
+
+    `progress(done, total)` is called while `candidates` scans the files.
+    """
+
+    def __init__(self, root: Path, *, progress: Callable[[int, int], None] | None = None) -> None:
+        self.root = Path(root)
+        self.progress = progress
+        self.skipped: list[tuple[str, str]] = []
+        self._files: list[str] | None = None
+        self._known: set[str] = set()
+        self._bytes: dict[str, bytes] = {}
+        self._text: dict[str, str] = {}
+        self._docs: dict[str, list[YamlDocument]] = {}
+
+    # -- listing -------------------------------------------------------------------
+
+    def yaml_files(self) -> list[str]:
+        """Sorted repo-relative paths of the YAML files (git-ignored files left out)."""
+        if self._files is None:
+            listed = self._git_files()
+            if listed is None:
+                listed = self._walk_files()
+            files = []
+            for rel in listed:
+                if not rel.endswith(YAML_SUFFIXES):
+                    continue
+                full = self.root / rel
+                if os.path.islink(full):
+                    reason = self._link_problem(rel)
+                    if reason:
+                        self.skipped.append((rel, reason))
+                        continue
+                if full.is_file():
+                    files.append(rel)
+            self._files = sorted(files)
+            self._known = set(self._files)
+        return list(self._files)
+
+    def _git_files(self) -> list[str] | None:
+        try:
+            result = subprocess.run(
+                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                cwd=self.root,
+                capture_output=True,
+                check=False,
+            )
+        except OSError:
+            return None
+        if result.returncode != 0:
+            return None  # not a git work tree
+        names = result.stdout.decode("utf-8", errors="surrogateescape").split("\0")
+        return sorted({name for name in names if name})
+
+    def _walk_files(self) -> list[str]:
+        files: list[str] = []
+        for folder, dirs, names in os.walk(self.root):
+            rel_folder = os.path.relpath(folder, self.root)
+            prefix = "" if rel_folder == "." else rel_folder.replace(os.sep, "/") + "/"
+            dirs[:] = sorted(d for d in dirs if d != ".git")
+            for name in dirs:
+                if os.path.islink(os.path.join(folder, name)):
+                    reason = self._link_problem(prefix + name)
+                    if reason:
+                        self.skipped.append((prefix + name, reason))
+            files.extend(prefix + name for name in names)
+        return files
+
+    def _link_problem(self, rel: str) -> str | None:
+        try:
+            safe_relpath(self.root, rel)
+        except RepoError:
+            return f"symlink to {os.path.realpath(self.root / rel)}, outside the repository"
+        return None
+
+    # -- reading -------------------------------------------------------------------
+
+    def _check(self, path: str) -> str:
+        if path in self._known:
+            return path
+        return safe_relpath(self.root, path)
+
+    def exists(self, path: str) -> bool:
+        if path in self._known:
+            return True
+        try:
+            return (self.root / self._check(path)).is_file()
+        except RepoError:
+            return False
+
+    def read_bytes(self, path: str) -> bytes:
+        path = self._check(path)
+        if path not in self._bytes:
+            try:
+                self._bytes[path] = (self.root / path).read_bytes()
+            except OSError as exc:
+                raise RepoError(
+                    f"cannot read {path}: {exc.strerror or exc}",
+                    location=Location(path),
+                    hint="check that the file exists and is readable",
+                ) from None
+        return self._bytes[path]
+
+    def read_text(self, path: str) -> str:
+        path = self._check(path)
+        if path not in self._text:
+            self._text[path] = decode(path, self.read_bytes(path))
+        return self._text[path]
+
+    def documents(self, path: str) -> list[YamlDocument]:
+        """The parsed documents of a file (cached); its bytes join `input_hashes`."""
+        path = self._check(path)
+        if path not in self._docs:
+            self._docs[path] = parse_file(path, self.read_text(path))
+        return self._docs[path]
+
+    def candidates(self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()) -> list[str]:
+        """YAML files that may hold a document of one of `kinds` and contain every string
+        of `contains` — a text test, no parsing."""
+        files = self.yaml_files()
+        found = []
+        for done, path in enumerate(files, 1):
+            if _matches_bytes(self.read_bytes(path), kinds, contains):
+                found.append(path)
+            if self.progress is not None:
+                self.progress(done, len(files))
+        return found
+
+    def input_hashes(self) -> dict[str, str]:
+        """sha256 of every file that was parsed: what a plan depends on."""
+        return {path: hashlib.sha256(self._bytes[path]).hexdigest() for path in sorted(self._docs)}
+
+
+class Overlay:
+    """Edits held in memory on top of a Workspace, seen through the same read API."""
+
+    def __init__(self, base: Workspace) -> None:
+        self.base = base
+        self.root = base.root
+        self._written: dict[str, str] = {}
+        self._deleted: set[str] = set()
+        self._docs: dict[str, list[YamlDocument]] = {}
+
+    def copy(self) -> Overlay:
+        """A snapshot: later edits to either overlay do not show in the other."""
+        other = Overlay(self.base)
+        other._written = dict(self._written)
+        other._deleted = set(self._deleted)
+        other._docs = dict(self._docs)
+        return other
+
+    def _path(self, path: str) -> str:
+        return safe_relpath(self.root, path)
+
+    # -- reading -------------------------------------------------------------------
+
+    def exists(self, path: str) -> bool:
+        if path in self._written:
+            return True
+        if path in self._deleted:
+            return False
+        return self.base.exists(path)
+
+    def yaml_files(self) -> list[str]:
+        files = {p for p in self.base.yaml_files() if p not in self._deleted}
+        files.update(p for p in self._written if p.endswith(YAML_SUFFIXES))
+        return sorted(files)
+
+    def _missing(self, path: str) -> RepoError:
+        return RepoError(
+            f"{path} does not exist (deleted by an earlier step)",
+            location=Location(path),
+            hint="check the order of the recipe's steps",
+        )
+
+    def read_text(self, path: str) -> str:
+        if path in self._written:
+            return self._written[path]
+        if path in self._deleted:
+            raise self._missing(path)
+        return self.base.read_text(path)
+
+    def read_bytes(self, path: str) -> bytes:
+        if path in self._written:
+            return self._written[path].encode("utf-8")
+        if path in self._deleted:
+            raise self._missing(path)
+        return self.base.read_bytes(path)
+
+    def documents(self, path: str) -> list[YamlDocument]:
+        if path in self._written:
+            if path not in self._docs:
+                self._docs[path] = parse_file(path, self._written[path])
+            return self._docs[path]
+        if path in self._deleted:
+            raise self._missing(path)
+        return self.base.documents(path)
+
+    def candidates(self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()) -> list[str]:
+        found = [
+            path
+            for path in self.base.candidates(kinds=kinds, contains=contains)
+            if path not in self._written and path not in self._deleted
+        ]
+        found.extend(
+            path
+            for path, text in self._written.items()
+            if path.endswith(YAML_SUFFIXES) and _matches_text(text, kinds, contains)
+        )
+        return sorted(found)
+
+    # -- writing -------------------------------------------------------------------
+
+    def write_text(self, path: str, text: str) -> None:
+        path = self._path(path)
+        self._written[path] = text
+        self._deleted.discard(path)
+        self._docs.pop(path, None)
+
+    def delete(self, path: str) -> None:
+        path = self._path(path)
+        if not self.exists(path):
+            raise RepoError(
+                f"cannot delete {path}: no such file",
+                location=Location(path),
+                hint="check the path; it may have been moved or deleted by an earlier step",
+            )
+        self._written.pop(path, None)
+        self._docs.pop(path, None)
+        if self.base.exists(path):
+            self._deleted.add(path)
+
+    def move(self, src: str, dst: str) -> None:
+        src, dst = self._path(src), self._path(dst)
+        if not self.exists(src):
+            raise RepoError(
+                f"cannot move {src}: no such file",
+                location=Location(src),
+                hint="check the path; it may have been moved or deleted by an earlier step",
+            )
+        if self.exists(dst):
+            raise RepoError(
+                f"cannot move {src} to {dst}: {dst} already exists",
+                location=Location(dst),
+                hint="delete the target first, or move to another path",
+            )
+        text = self.read_text(src)
+        self.delete(src)
+        self.write_text(dst, text)
+
+    def changes(self) -> dict[str, Change]:
+        """What differs from the base, by path (a file written back unchanged is not listed)."""
+        result: dict[str, Change] = {}
+        for path in self._deleted:
+            result[path] = "deleted"
+        for path, text in self._written.items():
+            if not self.base.exists(path):
+                result[path] = "added"
+            elif text.encode("utf-8") != self.base.read_bytes(path):
+                result[path] = "modified"
+        return dict(sorted(result.items()))

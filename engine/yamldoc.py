@@ -1,0 +1,346 @@
+"""Reading YAML files into documents that remember where every node sits in the text.
+
+The splicer (splice.py) edits a file by replacing text at node marks, so a document keeps
+both its plain data and its composed node tree. Offsets are character offsets into the
+decoded file text (a BOM and CRLF line ends are kept in that text, so writing it back
+gives the same bytes).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from engine.errors import Location, YamlError
+
+# The C loader is ~10x faster; its marks count characters like the pure-Python one.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# An alias bomb ("billion laughs") composes to a small graph but expands when walked;
+# these bound what one document may expand to.
+MAX_NODES = 1_000_000
+MAX_DEPTH = 500
+
+BOM = "\ufeff"
+_MARKER = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)[ \t]*", re.MULTILINE)
+
+
+def decode(path: str, data: bytes) -> str:
+    """Decode a file's bytes as UTF-8, keeping a BOM and CRLF line ends as they are."""
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise YamlError(
+            "file contains a NUL byte; it is binary or not UTF-8 text",
+            location=Location(path, data.count(b"\n", 0, nul) + 1),
+            hint="remove the file from the repo or save it as UTF-8 text",
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlError(
+            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            location=Location(path, data.count(b"\n", 0, exc.start) + 1),
+            hint="re-save the file as UTF-8",
+        ) from None
+
+
+@dataclass
+class YamlDocument:
+    """One document of a YAML file.
+
+    `text[start:end]` is the document's content without its `---` line; `head` is where
+    that `---` line starts (equal to `start` for an implicit first document).
+    """
+
+    path: str
+    index: int
+    start: int
+    end: int
+    data: Any
+    node: yaml.Node | None
+    line: int
+    head: int = -1
+    has_aliases: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.head < 0:
+            self.head = self.start
+
+    def _get(self, *keys: str) -> Any:
+        value: Any = self.data
+        for key in keys:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+    @property
+    def kind(self) -> str | None:
+        value = self._get("kind")
+        return value if isinstance(value, str) else None
+
+    @property
+    def api_version(self) -> str | None:
+        value = self._get("apiVersion")
+        return value if isinstance(value, str) else None
+
+    @property
+    def name(self) -> str | None:
+        value = self._get("metadata", "name")
+        return value if isinstance(value, str) else None
+
+    @property
+    def namespace(self) -> str | None:
+        value = self._get("metadata", "namespace")
+        return value if isinstance(value, str) else None
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        value = self._get("metadata", "labels")
+        return dict(value) if isinstance(value, dict) else {}
+
+    @property
+    def chart(self) -> str | None:
+        """`spec.chart.spec.chart` of a HelmRelease, else None."""
+        value = self._get("spec", "chart", "spec", "chart")
+        return value if isinstance(value, str) else None
+
+    @property
+    def encrypted(self) -> bool:
+        """True for a SOPS-encrypted document (it has a top-level `sops:` mapping)."""
+        return isinstance(self._get("sops"), dict)
+
+    def location(self) -> Location:
+        return Location(self.path, self.line)
+
+
+def _error(path: str, exc: yaml.YAMLError, offset_line: int = 0) -> YamlError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    location = Location(path)
+    if mark is not None:
+        location = Location(path, mark.line + 1 + offset_line, mark.column + 1)
+    return YamlError(message, location=location, hint="fix the YAML syntax at this place")
+
+
+def _segments(text: str) -> list[tuple[int, int, int]]:
+    """(head, start, end) of each `---`-delimited segment; the first may be implicit."""
+    segments: list[tuple[int, int, int]] = []
+    head = start = 0
+    for match in _MARKER.finditer(text):
+        if match.group(1) == "---":
+            segments.append((head, start, match.start()))
+            head = match.start()
+            start = match.end()
+            # A bare `---` line: the document starts on the next line.
+            if text.startswith("\r\n", start):
+                start += 2
+            elif text.startswith("\n", start):
+                start += 1
+        else:  # `...` ends the document; what follows up to the next `---` is no document
+            segments.append((head, start, match.start()))
+            head = start = len(text) + 1  # sentinel: swallowed until next `---`
+    segments.append((head, start, len(text)))
+    return segments
+
+
+def _line(mark: Any) -> int | None:
+    return None if mark is None else int(mark.line) + 1
+
+
+def _check_depth(path: str, text: str) -> None:
+    """Refuse very deep nesting before composing (the composers recurse per level)."""
+    if len(text) < MAX_DEPTH:
+        return
+    widest = max(map(len, text.splitlines()), default=0)
+    brackets = text.count("[") + text.count("{")
+    if widest + brackets < MAX_DEPTH:  # block depth <= column; flow depth <= brackets
+        return
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlError(
+                        f"YAML nesting deeper than {MAX_DEPTH} levels",
+                        location=Location(path, _line(event.start_mark)),
+                        hint="this is not a Kubernetes manifest; exclude the file from the repo",
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise _error(path, exc) from None
+
+
+def _check_nodes(path: str, root: yaml.Node) -> bool:
+    """Check duplicate keys and expansion size; return whether aliases share nodes."""
+    seen: set[int] = set()
+    shared = False
+    count = 0
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES or depth > MAX_DEPTH:
+            raise YamlError(
+                f"document expands to more than {MAX_NODES} nodes or {MAX_DEPTH} levels "
+                "(an alias bomb?)",
+                location=Location(path, root.start_mark.line + 1),
+                hint="remove the anchors/aliases that multiply the document",
+            )
+        if isinstance(node, yaml.ScalarNode):
+            continue
+        if id(node) in seen:
+            shared = True  # walked again: that is the expansion we are counting
+        else:
+            seen.add(id(node))
+            if isinstance(node, yaml.MappingNode):
+                _check_duplicates(path, node)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+        else:
+            stack.extend((child, depth + 1) for child in node.value)
+    return shared
+
+
+def _check_duplicates(path: str, node: yaml.MappingNode) -> None:
+    lines: dict[tuple[str, str], int] = {}
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue
+        ident = (key.tag, key.value)
+        line = key.start_mark.line + 1
+        if ident in lines:
+            raise YamlError(
+                f"duplicate key {key.value!r} (first on line {lines[ident]}, again on line {line})",
+                location=Location(path, line, key.start_mark.column + 1),
+                hint="remove one of the two keys; YAML keeps only the last one",
+            )
+        lines[ident] = line
+
+
+def _shift_marks(root: yaml.Node, by: int) -> None:
+    """Move every mark `by` characters (the C loader does not count a BOM)."""
+    moved: dict[int, yaml.Mark] = {}
+
+    def shifted(mark: Any) -> yaml.Mark:
+        if id(mark) not in moved:
+            moved[id(mark)] = yaml.Mark(
+                mark.name,
+                mark.index + by,
+                mark.line,
+                mark.column,
+                None,
+                None,  # type: ignore[arg-type]
+            )
+        return moved[id(mark)]
+
+    done: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in done:
+            continue
+        done.add(id(node))
+        node.start_mark = shifted(node.start_mark)
+        node.end_mark = shifted(node.end_mark)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def compose_all(path: str, text: str) -> list[yaml.Node | None]:
+    """Compose every document of `text` (no BOM) into nodes; None for an empty document."""
+    _check_depth(path, text)
+    loader = _Loader(text)
+    nodes: list[yaml.Node | None] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            nodes.append(node)
+    except yaml.YAMLError as exc:
+        raise _error(path, exc) from None
+    finally:
+        loader.dispose()
+    return nodes
+
+
+def construct(path: str, node: yaml.Node | None) -> tuple[Any, bool]:
+    """Plain data of a composed node (as yaml.safe_load gives) and whether it has aliases."""
+    if node is None:
+        return None, False
+    shared = _check_nodes(path, node)
+    loader = _Loader("")
+    try:
+        return loader.construct_document(node), shared
+    except yaml.YAMLError as exc:
+        raise _error(path, exc) from None
+    finally:
+        loader.dispose()
+
+
+def _is_empty_node(node: yaml.Node) -> bool:
+    return (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == "tag:yaml.org,2002:null"
+        and node.value == ""
+        and node.start_mark.index == node.end_mark.index
+    )
+
+
+def parse_file(path: str, text: str) -> list[YamlDocument]:
+    """Every document of a file, with data, node marks and spans. Empty documents are kept."""
+    offset = 1 if text.startswith(BOM) else 0
+    body = text[offset:]
+    nodes = compose_all(path, body)
+    segments = [
+        (h + offset, s + offset, e + offset) for h, s, e in _segments(body) if s <= len(body)
+    ]
+    # The segment before the first `---` is a document only when it holds content.
+    if len(segments) == len(nodes) + 1:
+        segments = segments[1:]
+    if len(segments) != len(nodes):
+        raise YamlError(  # pragma: no cover - only for streams our scanner misreads
+            "cannot tell where the documents of this file start and end",
+            location=Location(path),
+            hint="put each `---` separator on a line of its own",
+        )
+    docs: list[YamlDocument] = []
+    for index, (node, (head, start, end)) in enumerate(zip(nodes, segments, strict=True)):
+        if node is not None and offset:
+            _shift_marks(node, offset)
+        data, shared = construct(path, node)
+        if node is not None and _is_empty_node(node):
+            node = None
+        line = text.count("\n", 0, start) + 1
+        if node is not None:
+            line = node.start_mark.line + 1
+        docs.append(
+            YamlDocument(
+                path=path,
+                index=index,
+                start=start,
+                end=end,
+                data=data,
+                node=node,
+                line=line,
+                head=head,
+                has_aliases=shared,
+            )
+        )
+    return docs
+
+
+def load_one(text: str) -> Any:
+    """Plain data of a single-document text (used to check spliced results)."""
+    return yaml.load(text, Loader=_Loader)

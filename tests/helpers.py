@@ -1,0 +1,127 @@
+"""Build small repos for tests: a dict of files in, a folder (optionally a git repo) out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+RECIPES = Path(__file__).parent / "data" / "recipes"
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00+00:00",
+    "GIT_COMMITTER_NAME": "Test Committer",
+    "GIT_COMMITTER_EMAIL": "committer@example.com",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00",
+}
+
+
+def build_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_bytes(content.encode("utf-8"))
+    return root
+
+
+def git(root: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_ENV}
+    done = subprocess.run(
+        ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout
+
+
+def git_repo(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    build_tree(root, files)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    return root
+
+
+def snapshot_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under root except .git, as bytes: to compare whole trees."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
+
+
+MESHY_RELEASE = """\
+# The meshy control plane. Values are reviewed by the platform team.
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: meshy
+  namespace: meshy
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: meshy
+      version: "{pin}"  # pinned on purpose
+      sourceRef:
+        kind: HelmRepository
+        name: meshy
+        namespace: flux-system
+  values:
+    # keep the namespace out of the chart
+    installNamespace: false
+    legacyFlag: true
+    oldPolicy: 'all-authenticated'
+    cluster: ${{cluster_name}}
+    proxy:
+      image:
+        name: registry.example.com/meshy/proxy
+        version: v1.0.0 # {{"$imagepolicy": "flux-system:meshy-proxy:tag"}}
+    note: |
+      multi-line
+      text
+"""
+
+GOTK_BAIT = """\
+# truncated stand-in for gotk-components.yaml
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: helmreleases.helm.toolkit.fluxcd.io
+spec:
+  names:
+    kind: HelmRelease
+    listKind: HelmReleaseList
+"""
+
+
+def meshy_files(clusters: tuple[str, ...] = ("nonprod", "prod"), pin: str = "1.0.0") -> dict[str, str]:
+    files: dict[str, str] = {}
+    for cluster in clusters:
+        base = f"clusters/{cluster}"
+        files[f"{base}/flux-system/gotk-components.yaml"] = GOTK_BAIT
+        files[f"{base}/apps.yaml"] = (
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\n"
+            "kind: Kustomization\n"
+            "metadata:\n  name: meshy\n  namespace: flux-system\n"
+            "spec:\n  interval: 10m\n"
+            f"  path: ./{base}/meshy\n"
+            "  prune: true\n"
+            "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+        )
+        files[f"{base}/meshy/kustomization.yaml"] = (
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            "resources:\n  - repository.yaml\n  - release.yaml\n"
+        )
+        files[f"{base}/meshy/repository.yaml"] = (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\n"
+            "metadata:\n  name: meshy\n  namespace: flux-system\n"
+            "spec:\n  interval: 1h\n  url: https://charts.example.com/meshy\n"
+        )
+        files[f"{base}/meshy/release.yaml"] = MESHY_RELEASE.format(pin=pin)
+    return files

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from engine.errors import RepoError
+from engine.workspace import Overlay, Workspace, safe_relpath
+
+HR = b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: linkerd\n"
+CRD = (
+    b"apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n"
+    b"  names:\n    kind: HelmRelease\n"
+)
+
+
+def tree(root: Path, files: dict[str, bytes]) -> Path:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def test_git_ls_files_honours_gitignore(tmp_path: Path) -> None:
+    tree(tmp_path, {
+        ".gitignore": b"build/\n",
+        "a.yaml": HR,
+        "sub/b.yml": b"x: 1\n",
+        "build/out.yaml": HR,
+        "README.md": b"hi\n",
+    })
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "a.yaml")
+    assert Workspace(tmp_path).yaml_files() == ["a.yaml", "sub/b.yml"]
+
+
+def test_walk_outside_git_skips_dot_git_and_escaping_symlinks(tmp_path: Path) -> None:
+    repo = tree(tmp_path / "repo", {"a.yaml": HR, ".git/config.yaml": b"x: 1\n"})
+    outside = tree(tmp_path / "outside", {"secret.yaml": b"s: 1\n"})
+    os.symlink(outside / "secret.yaml", repo / "link.yaml")
+    os.symlink(outside, repo / "linkdir")
+    os.symlink(repo / "a.yaml", repo / "inside.yaml")
+    ws = Workspace(repo)
+    assert ws.yaml_files() == ["a.yaml", "inside.yaml"]
+    assert [path for path, _ in ws.skipped] == ["linkdir", "link.yaml"]
+    assert "outside the repository" in ws.skipped[0][1]
+
+
+def test_prefilter_is_anchored_and_checks_contains(tmp_path: Path) -> None:
+    tree(tmp_path, {
+        "hr.yaml": HR,
+        "crd.yaml": CRD,
+        "quoted.yaml": b"\xef\xbb\xbfkind: 'HelmRelease' # x\r\nname: other\r\n",
+        "ks.yaml": b"kind: Kustomization\n",
+    })
+    seen: list[tuple[int, int]] = []
+    ws = Workspace(tmp_path, progress=lambda done, total: seen.append((done, total)))
+    assert ws.candidates(kinds=["HelmRelease"]) == ["hr.yaml", "quoted.yaml"]
+    assert ws.candidates(kinds=["HelmRelease", "Kustomization"], contains=["linkerd"]) == ["hr.yaml"]
+    assert ws.candidates(contains=["CustomResourceDefinition"]) == ["crd.yaml"]
+    assert seen[-1] == (4, 4)
+
+
+def test_documents_cached_and_input_hashes(tmp_path: Path) -> None:
+    tree(tmp_path, {"hr.yaml": HR, "other.yaml": b"a: 1\n"})
+    ws = Workspace(tmp_path)
+    assert ws.documents("hr.yaml") is ws.documents("hr.yaml")
+    assert ws.documents("hr.yaml")[0].name == "linkerd"
+    assert ws.input_hashes() == {"hr.yaml": hashlib.sha256(HR).hexdigest()}
+    assert ws.exists("other.yaml") and not ws.exists("nope.yaml")
+    with pytest.raises(RepoError, match=r"cannot read nope\.yaml"):
+        ws.read_bytes("nope.yaml")
+
+
+def test_overlay_changes_copy_and_reparse(tmp_path: Path) -> None:
+    tree(tmp_path, {"hr.yaml": HR, "old.yaml": b"a: 1\n", "same.yaml": b"b: 2\n"})
+    base = Workspace(tmp_path)
+    overlay = Overlay(base)
+    overlay.write_text("hr.yaml", HR.decode().replace("linkerd", "linkerd-cp"))
+    overlay.write_text("same.yaml", "b: 2\n")
+    overlay.move("old.yaml", "dir/new.yaml")
+    snapshot = overlay.copy()
+    overlay.delete("same.yaml")
+    assert overlay.documents("hr.yaml")[0].name == "linkerd-cp"
+    assert base.documents("hr.yaml")[0].name == "linkerd"
+    assert overlay.yaml_files() == ["dir/new.yaml", "hr.yaml"]
+    assert overlay.candidates(kinds=["HelmRelease"], contains=["linkerd-cp"]) == ["hr.yaml"]
+    assert snapshot.changes() == {"dir/new.yaml": "added", "hr.yaml": "modified", "old.yaml": "deleted"}
+    assert overlay.changes() == {
+        "dir/new.yaml": "added", "hr.yaml": "modified", "old.yaml": "deleted", "same.yaml": "deleted",
+    }
+    with pytest.raises(RepoError, match="already exists"):
+        overlay.move("hr.yaml", "dir/new.yaml")
+    with pytest.raises(RepoError, match="no such file"):
+        overlay.move("old.yaml", "x.yaml")
+    with pytest.raises(RepoError, match="does not exist"):
+        overlay.read_text("old.yaml")
+
+
+@pytest.mark.parametrize("rel", ["/etc/passwd", "../x.yaml", "a/../../x.yaml", "", "."])
+def test_safe_relpath_refuses_escapes(tmp_path: Path, rel: str) -> None:
+    with pytest.raises(RepoError):
+        safe_relpath(tmp_path, rel)
+
+
+def test_safe_relpath_normalises_and_refuses_symlink_escape(tmp_path: Path) -> None:
+    repo = tree(tmp_path / "repo", {"a/b.yaml": b""})
+    os.symlink(tmp_path, repo / "up")
+    assert safe_relpath(repo, "./a//c/../b.yaml") == "a/b.yaml"
+    with pytest.raises(RepoError, match="symlink"):
+        safe_relpath(repo, "up/x.yaml")

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import YamlError
+from engine.yamldoc import decode, parse_file
+
+HR = """\
+# comment block above the first separator
+---
+apiVersion: helm.toolkit.fluxcd.io/v2beta1
+kind: HelmRelease
+metadata:
+  name: linkerd
+  namespace: linkerd
+  labels: {tier: mesh}
+spec:
+  chart:
+    spec:
+      chart: linkerd2
+---
+---
+kind: ConfigMap
+"""
+
+
+def test_decode_keeps_bom_and_crlf() -> None:
+    assert decode("a.yaml", b"\xef\xbb\xbfa: 1\r\n") == "\ufeffa: 1\r\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "words"),
+    [(b"a: 1\nb: \x00\n", 2, "NUL"), (b"a: 1\n\nb: \xff\n", 3, "not valid UTF-8")],
+)
+def test_decode_refuses_binary(data: bytes, line: int, words: str) -> None:
+    with pytest.raises(YamlError, match=words) as caught:
+        decode("x.yaml", data)
+    assert caught.value.location is not None
+    assert (caught.value.location.path, caught.value.location.line) == ("x.yaml", line)
+    assert caught.value.hint
+
+
+def test_documents_spans_and_properties() -> None:
+    docs = parse_file("hr.yaml", HR)
+    assert [d.index for d in docs] == [0, 1, 2]
+    hr, empty, cm = docs
+    assert HR[hr.start : hr.end].startswith("apiVersion:") and HR[hr.end :].startswith("---\n---")
+    assert (hr.kind, hr.api_version, hr.name, hr.namespace, hr.chart, hr.line) == (
+        "HelmRelease", "helm.toolkit.fluxcd.io/v2beta1", "linkerd", "linkerd", "linkerd2", 3,
+    )
+    assert hr.labels == {"tier": "mesh"} and not hr.encrypted
+    assert empty.data is None and empty.node is None and empty.start == empty.end
+    assert HR[cm.start : cm.end] == "kind: ConfigMap\n"
+    assert cm.namespace is None and cm.labels == {} and cm.chart is None
+    assert hr.node is not None and hr.node.start_mark.index == hr.start
+
+
+def test_implicit_first_document_bom_and_crlf() -> None:
+    text = "\ufeffa: é\r\n---\r\nb: 2\r\n"
+    first, second = parse_file("x", text)
+    assert (first.start, first.end, first.data) == (1, text.index("---"), {"a": "é"})
+    assert first.node is not None and first.node.start_mark.index == 1
+    assert text[second.start : second.end] == "b: 2\r\n"
+
+
+def test_sops_document_is_encrypted() -> None:
+    (doc,) = parse_file("s.yaml", "data: ENC[x]\nsops:\n  version: 3.8.1\n")
+    assert doc.encrypted
+
+
+def test_syntax_error_has_location() -> None:
+    with pytest.raises(YamlError) as caught:
+        parse_file("bad.yaml", "a: 1\nb: [1, 2\nc: 3\n")
+    assert caught.value.location is not None and caught.value.location.path == "bad.yaml"
+    assert caught.value.location.line is not None and caught.value.location.column is not None
+
+
+def test_duplicate_keys_name_both_lines() -> None:
+    with pytest.raises(YamlError, match=r"duplicate key 'a' \(first on line 2, again on line 4\)"):
+        parse_file("d.yaml", "x:\n  a: 1\n  b: 2\n  a: 3\n")
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
+    with pytest.raises(YamlError, match="alias bomb"):
+        parse_file("bomb.yaml", "\n".join(lines) + "\n")
+
+
+def test_deep_nesting_is_refused() -> None:
+    with pytest.raises(YamlError, match="nesting deeper than 500"):
+        parse_file("deep.yaml", "a: " + "[" * 700 + "]" * 700 + "\n")
+    with pytest.raises(YamlError, match="nesting"):
+        parse_file("deep.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n")
