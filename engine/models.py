@@ -157,6 +157,14 @@ class Op(StrictModel):
 class Gate(StrictModel):
     """What must be true in the cluster before the next commit is merged."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_check(cls, value: Any) -> Any:
+        # `check: "flux get hr -n linkerd"` is the natural way to write a single command.
+        if isinstance(value, dict) and isinstance(value.get("check"), str):
+            return {**value, "check": [value["check"]]}
+        return value
+
     wait: str = Field(description="What to wait for, in words (template).")
     check: list[str] = Field(
         default_factory=list, description="Commands that show it, e.g. `flux get hr -n linkerd` (template)."

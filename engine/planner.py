@@ -27,6 +27,7 @@ from engine.models import AssertStep, NoteStep, Param, Phase, Recipe
 from engine.planmodel import (
     Commit,
     FileChange,
+    FileStatus,
     GateInfo,
     InstancePlan,
     Note,
@@ -220,7 +221,7 @@ def resolve_instances(
     if not instances:
         raise DetectionError(
             f"no {name} installation found in the repo",
-            hint=f"Waypath looks for HelmReleases of the charts: "
+            hint="Waypath looks for HelmReleases of the charts: "
             + ", ".join(sorted({c for d in component.component.detectors for c in d.charts})),
         )
     unknown = [i for i in instances if i.version is None]
@@ -276,7 +277,6 @@ def _unknown_error(name: str, unknown: list[Instance]) -> DetectionError:
 
 def make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> Plan:
     name, target, _, instance_plans, groups = resolve_instances(workspace, library, request)
-    component = library.components[name]
     recipes = [library.recipes[e.recipe] for g in groups for e in g.edges]
     check_params([r.recipe for r in recipes], request.params)
 
@@ -498,7 +498,9 @@ def _phase_changes(before: Overlay, after: Overlay) -> list[FileChange]:
         new = after.read_text(path).encode("utf-8") if exists else None
         if old == new:
             continue
-        status = "added" if old is None else ("deleted" if new is None else "modified")
+        status: FileStatus = (
+            "added" if old is None else ("deleted" if new is None else "modified")
+        )
         changes.append(
             FileChange(
                 path=path,

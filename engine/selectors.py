@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.detect import Reader
+from engine.detect import Reader, find_objects
 from engine.models import Component, Selector
 from engine.yamldoc import YamlDocument
 
@@ -100,10 +100,15 @@ def select(
     if resolved.kustomizes is not None and not kinds:
         kinds = ["Kustomization"]
     paths = list(files) if files is not None else reader.candidates(kinds=kinds)
-    detector_charts: set[str] | None = None
+    detected: set[tuple[str, int]] | None = None
     if s.detector is not None:
-        matching = [d for d in component.detectors if d.name == s.detector]
-        detector_charts = set(matching[0].charts) if matching else set()
+        # The same matching as detection, so `chartRef` releases are found too.
+        detected = {
+            (o.path, o.doc.index)
+            for o in find_objects(reader, component)
+            if o.detector == s.detector
+        }
+        paths = sorted({path for path, _ in detected})
     wanted_charts = {s.chart} if isinstance(s.chart, str) else set(s.chart or [])
 
     results: list[YamlDocument] = []
@@ -134,7 +139,7 @@ def select(
                 continue
             if wanted_charts and _chart_of(doc) not in wanted_charts:
                 continue
-            if detector_charts is not None and _chart_of(doc) not in detector_charts:
+            if detected is not None and (doc.path, doc.index) not in detected:
                 continue
             if s.labels and not _labels_match(doc, s.labels):
                 continue

@@ -664,7 +664,11 @@ def delete_document(text: str, doc: YamlDocument) -> str:
 def append_document(text: str, new_doc_text: str) -> str:
     """The file text with one more document at its end, after a `---` line as needed."""
     style = detect_style(text)
-    new = _ensure_eol(new_doc_text.replace("\r\n", "\n"), "\n").replace("\n", style.newline)
+    new_doc_text = new_doc_text.replace("\r\n", "\n")
+    # A template that starts with its own `---` must not get a second one.
+    if new_doc_text.lstrip("\n").startswith("---\n"):
+        new_doc_text = new_doc_text.lstrip("\n")[4:]
+    new = _ensure_eol(new_doc_text, "\n").replace("\n", style.newline)
     body = text.removeprefix(BOM)
     if not body.strip():
         return text + new

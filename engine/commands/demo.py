@@ -67,19 +67,19 @@ def run(*, target: str, keep: Path | None, out: TextIO) -> int:
     out.write("== waypath detect\n")
     detect_command.run(repo=repo, recipe_dirs=[], assume={}, fmt="text", out=out)
     out.write(f"\n== waypath plan --to {target}\n")
-    plan_args = {
-        "repo": repo,
-        "target": target,
-        "recipe_dirs": [],
-        "params": {},
-        "assume": {},
-        "via": [],
-        "allow_unsupported": False,
-    }
-    plan_command.run(**plan_args, fmt="text", diff=False, out_file=None, out=out)
+    def plan() -> None:
+        plan_command.run(
+            repo=repo, target=target, recipe_dirs=[], params={}, assume={}, via=[],
+            allow_unsupported=False, fmt="text", diff=False, out_file=None, out=out,
+        )
+
+    plan()
     out.write(f"\n== waypath apply --to {target}\n")
-    apply_command.run(**plan_args, plan_file=None, allow_dirty=False, out=out)
+    apply_command.run(
+        repo=repo, target=target, plan_file=None, recipe_dirs=[], params={}, assume={},
+        via=[], allow_unsupported=False, allow_dirty=False, out=out,
+    )
     out.write(f"\n== waypath plan --to {target} (again: nothing left to do)\n")
-    plan_command.run(**plan_args, fmt="text", diff=False, out_file=None, out=out)
+    plan()
     out.write(f"\nThe upgraded repo is in {repo}; `git -C {repo} diff` shows every change.\n")
     return EXIT_OK
