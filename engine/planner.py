@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.detect import Instance, detect
+from engine.config import Wave, check_wave, wave_of
 from engine.errors import (
     DetectionError,
     Location,
     Problem,
     RecipeError,
     SafetyError,
+    UsageError,
     VersionError,
 )
 from engine.graph import Edge
@@ -52,6 +54,8 @@ class PlanRequest:
     assume: Mapping[str, str] = field(default_factory=dict)  # component -> release
     via: Sequence[str] = ()
     allow_unsupported: bool = False
+    waves: Sequence[Wave] = ()  # from waypath.yaml; empty = one wave holding everything
+    wave: str | None = None  # plan only this wave
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -203,6 +207,7 @@ class _Group:
 
     edges: list[Edge]
     scopes: list[str]
+    wave: str | None = None
 
 
 def resolve_instances(
@@ -224,13 +229,32 @@ def resolve_instances(
             hint="Waypath looks for HelmReleases of the charts: "
             + ", ".join(sorted({c for d in component.component.detectors for c in d.charts})),
         )
+    check_wave(list(request.waves), request.wave)
+    waves = {}
+    if request.waves:
+        waves = {i.scope: wave_of(list(request.waves), i.scope, i.core.path) for i in instances}
+        lost = [scope for scope, wave in waves.items() if wave is None]
+        if lost:
+            raise UsageError(
+                f"{len(lost)} {name} instance(s) belong to no wave of waypath.yaml: "
+                + ", ".join(lost),
+                hint="add their folders to a wave's `paths:` so every cluster has a place "
+                "in the rollout",
+            )
+        if request.wave is not None:
+            instances = [i for i in instances if waves[i.scope] == request.wave]
+            if not instances:
+                raise DetectionError(f"wave {request.wave} holds no {name} instance")
+    order = {w.name: n for n, w in enumerate(request.waves)}
+    instances = sorted(instances, key=lambda i: (order.get(waves.get(i.scope) or "", 0), i.scope))
     unknown = [i for i in instances if i.version is None]
     if unknown:
         raise _unknown_error(name, unknown)
     plans: list[InstancePlan] = []
-    groups: dict[tuple[str, ...], _Group] = {}
+    groups: dict[tuple[str | None, tuple[str, ...]], _Group] = {}
     for instance in instances:
         assert instance.version is not None
+        wave = waves.get(instance.scope)
         plan = InstancePlan(
             component=name,
             instance=instance.scope,
@@ -239,6 +263,7 @@ def resolve_instances(
             version=instance.version.label,
             target=target.label,
             path=[],
+            wave=wave,
             explanation=[instance.explanation],
         )
         plans.append(plan)
@@ -259,8 +284,8 @@ def resolve_instances(
                 instance.version, target, via=via, allow_unsupported=request.allow_unsupported
             )
         )
-        key = tuple(plan.path)
-        groups.setdefault(key, _Group(edges, [])).scopes.append(instance.scope)
+        key = (wave, tuple(plan.path))
+        groups.setdefault(key, _Group(edges, [], wave)).scopes.append(instance.scope)
     return name, target, instances, plans, list(groups.values())
 
 
@@ -290,9 +315,9 @@ def make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> P
             for fact in source.recipe.unverified:
                 if fact not in unverified:
                     unverified.append(fact)
-            commits.extend(
-                _plan_recipe(overlay, library, name, source, edge, group.scopes, request)
-            )
+            for commit in _plan_recipe(overlay, library, name, source, edge, group.scopes, request):
+                commit.wave = group.wave
+                commits.append(commit)
     for commit in commits:
         reports.extend(commit.reports)
 

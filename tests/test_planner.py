@@ -298,3 +298,23 @@ def test_unknown_param_is_refused_with_suggestion(tmp_path: Path) -> None:
     build_tree(tmp_path, meshy_files(pin="1.1.0"))
     with pytest.raises(Exception, match="pause_prune"):
         plan_for(tmp_path, "meshy@stable-2.0", params={"pause_prun": "true"})
+
+
+def test_waves_order_commits_and_cover_every_instance(tmp_path: Path) -> None:
+    from engine.config import Wave
+    from engine.errors import UsageError
+
+    build_tree(tmp_path, meshy_files(clusters=("prod", "nonprod")))
+    waves = [Wave(name="nonprod", paths=["clusters/nonprod"]), Wave(name="prod", paths=["clusters/prod*"])]
+    plan = plan_for(tmp_path, "meshy@stable-1.1", waves=waves)
+    assert [(c.wave, c.instances) for c in plan.commits] == [
+        ("nonprod", ["clusters/nonprod"]),
+        ("prod", ["clusters/prod"]),
+    ]
+    assert [i.wave for i in plan.instances] == ["nonprod", "prod"]
+    only = plan_for(tmp_path, "meshy@stable-1.1", waves=waves, wave="prod")
+    assert [c.instances for c in only.commits] == [["clusters/prod"]]
+    with pytest.raises(UsageError, match="clusters/prod"):
+        plan_for(tmp_path, "meshy@stable-1.1", waves=waves[:1])
+    with pytest.raises(UsageError, match="no such wave"):
+        plan_for(tmp_path, "meshy@stable-1.1", waves=waves, wave="qa")

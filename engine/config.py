@@ -1,0 +1,78 @@
+"""`waypath.yaml` at the root of a user's repo: desired releases and rollout waves.
+
+It is the declarative target Renovate bumps and `waypath sync` reconciles the repo
+toward, the way Flux reconciles a cluster toward Git.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from engine.errors import UsageError
+from engine.models import StrictModel
+
+CONFIG_FILE = "waypath.yaml"
+
+
+class Wave(StrictModel):
+    """A group of instances upgraded together, e.g. `temp`, `nonprod`, `prod`."""
+
+    name: str
+    paths: list[str] = Field(
+        min_length=1,
+        description="Globs matched against an instance's folder (e.g. `clusters/prod*`) or "
+        "the path of its HelmRelease.",
+    )
+    description: str = ""
+
+
+class ComponentTarget(StrictModel):
+    version: str = Field(description="Desired release, e.g. `enterprise-2.16.5` (Renovate bumps it).")
+    params: dict[str, str] = Field(default_factory=dict, description="Recipe params, as `--set`.")
+    assume: str | None = Field(
+        default=None, description="Running release where pins do not tell it, as `--assume`."
+    )
+    allow_unsupported: bool = False
+
+
+class RepoConfig(StrictModel):
+    api_version: Literal["waypath.dev/v1"] = Field(alias="apiVersion")
+    kind: Literal["Config"]
+    components: dict[str, ComponentTarget] = Field(default_factory=dict)
+    waves: list[Wave] = Field(default_factory=list)
+
+
+def load_config(repo: Path) -> RepoConfig | None:
+    """The repo's waypath.yaml, validated with located errors; None when there is none."""
+    path = repo / CONFIG_FILE
+    if not path.is_file():
+        return None
+    from engine.loading import load_yaml_model
+
+    return load_yaml_model(path, RepoConfig)
+
+
+def wave_of(waves: list[Wave], scope: str, core_path: str) -> str | None:
+    for wave in waves:
+        for pattern in wave.paths:
+            pattern = pattern.rstrip("/")
+            if fnmatch.fnmatchcase(scope, pattern) or fnmatch.fnmatchcase(core_path, pattern):
+                return wave.name
+            if scope.startswith(pattern + "/") or core_path.startswith(pattern + "/"):
+                return wave.name
+    return None
+
+
+def check_wave(waves: list[Wave], name: str | None) -> None:
+    if name is None:
+        return
+    names = [w.name for w in waves]
+    if name not in names:
+        raise UsageError(
+            f"--wave {name}: no such wave",
+            hint="waves in waypath.yaml: " + (", ".join(names) or "none (add a `waves:` list)"),
+        )
