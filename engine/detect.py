@@ -13,6 +13,7 @@ the user then states it with `--assume`.
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -219,7 +220,7 @@ def _common_prefix_len(a: str, b: str) -> int:
 
 
 def _match_release(
-    doc: YamlDocument, detectors: Sequence[Detector], sources: _Sources
+    doc: YamlDocument, detectors: Sequence[Detector], sources: _Sources, follow: bool = True
 ) -> tuple[Detector, str, str | None, Source | None] | None:
     """Which detector matches a HelmRelease document, with its chart, pin and source."""
     chart_spec = _chart_spec(doc)
@@ -240,7 +241,7 @@ def _match_release(
         chart, pin = source.chart, source.pin
     for detector in detectors:
         if chart in detector.charts:
-            if source is None and isinstance(ref, dict) and ref.get("name"):
+            if follow and source is None and isinstance(ref, dict) and ref.get("name"):
                 source = sources.find(
                     str(ref.get("kind", "HelmRepository")),
                     str(ref["name"]),
@@ -251,19 +252,40 @@ def _match_release(
     return None
 
 
-def find_objects(reader: Reader, component: Component) -> list[DetectedObject]:
-    """Every HelmRelease in the repo that one of the component's detectors matches."""
+def paths_in_scope(paths: Sequence[str], scope: str) -> list[str]:
+    """The paths under `scope`, from a sorted list, without scanning all of it."""
+    if scope == ".":
+        return list(paths)
+    prefix = scope + "/"
+    # All paths with the prefix sit together in sorted order: bisect to the first one.
+    start = bisect.bisect_left(paths, prefix)
+    found = []
+    for path in paths[start:]:
+        if not path.startswith(prefix):
+            break
+        found.append(path)
+    return found
+
+
+def find_objects(
+    reader: Reader, component: Component, *, scope: str = ".", sources: bool = True
+) -> list[DetectedObject]:
+    """Every HelmRelease under `scope` that one of the component's detectors matches.
+
+    With `sources=False` a `sourceRef` is not followed (a `chartRef` still is: the chart
+    name lives in the source).
+    """
     charts = sorted({c for d in component.detectors for c in d.charts})
-    sources = _Sources(reader)
+    lookup = _Sources(reader)
     found: list[DetectedObject] = []
-    for path in reader.candidates(kinds=["HelmRelease"]):
+    for path in paths_in_scope(reader.candidates(kinds=["HelmRelease"]), scope):
         text = reader.read_text(path)
         if not any(c in text for c in charts) and "chartRef" not in text:
             continue
         for doc in reader.documents(path):
             if doc.kind != "HelmRelease" or not isinstance(doc.data, dict):
                 continue
-            match = _match_release(doc, component.detectors, sources)
+            match = _match_release(doc, component.detectors, lookup, sources)
             if match is None:
                 continue
             detector, chart, pin, source = match

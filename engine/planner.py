@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import difflib
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.detect import Instance, detect
 from engine.config import Wave, check_wave, wave_of
+from engine.detect import Instance, detect, paths_in_scope
 from engine.errors import (
     DetectionError,
     Location,
@@ -38,7 +38,7 @@ from engine.planmodel import (
     sha256_bytes,
 )
 from engine.safety import check_commit
-from engine.selectors import in_scope, norm_folder
+from engine.selectors import in_scope, may_deploy, norm_folder
 from engine.steps import StepRun, run_step
 from engine.templating import Renderer
 from engine.versions import Catalog, Version
@@ -137,9 +137,44 @@ def release_context(catalog: Catalog, version: Version) -> dict[str, Any]:
     }
 
 
-def _parent_kustomization(reader: Overlay, folder: str) -> dict[str, Any] | None:
+class LazyDict(dict[str, Any]):
+    """A dict whose `lazy` entries are computed on first access (templates rarely need them,
+    and finding them can mean parsing many files)."""
+
+    def __init__(self, data: dict[str, Any], lazy: dict[str, Callable[[], Any]]) -> None:
+        super().__init__(data)
+        self._lazy = dict(lazy)
+        for key in lazy:
+            super().__setitem__(key, None)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._lazy:
+            super().__setitem__(key, self._lazy.pop(key)())
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default  # noqa: SIM401 (get would skip __getitem__)
+
+
+def _parent_kustomization(reader: Overlay, folder: str, scope: str) -> dict[str, Any] | None:
+    """The Flux Kustomization that deploys `folder`: the one whose spec.path is the deepest
+    folder at or above it. Looked for in the instance's scope first, then everywhere."""
+    flux = [
+        path
+        for path in reader.candidates(kinds=["Kustomization"], contains=["kustomize.toolkit.fluxcd.io"])
+        if may_deploy(reader.read_text(path), folder)
+    ]
+    local = paths_in_scope(flux, scope)
+    return _deepest_kustomization(reader, local, folder) or (
+        _deepest_kustomization(reader, flux, folder) if len(local) != len(flux) else None
+    )
+
+
+def _deepest_kustomization(
+    reader: Overlay, paths: Sequence[str], folder: str
+) -> dict[str, Any] | None:
     best: tuple[int, str, Any] | None = None
-    for path in reader.candidates(kinds=["Kustomization"]):
+    for path in paths:
         for doc in reader.documents(path):
             api = doc.api_version or ""
             if doc.kind != "Kustomization" or not api.startswith("kustomize.toolkit.fluxcd.io/"):
@@ -160,11 +195,18 @@ def _parent_kustomization(reader: Overlay, folder: str) -> dict[str, Any] | None
 
 
 def instance_context(instance: Instance, reader: Overlay) -> dict[str, Any]:
+    folder = posixpath.dirname(instance.core.path) or "."
+    return LazyDict(
+        _instance_values(instance, folder),
+        {"kustomization": lambda: _parent_kustomization(reader, folder, instance.scope)},
+    )
+
+
+def _instance_values(instance: Instance, folder: str) -> dict[str, Any]:
     core = instance.core
     spec = core.spec
     values = spec.get("values")
     source = core.source
-    folder = posixpath.dirname(core.path) or "."
     return {
         "component": instance.component,
         "scope": instance.scope,
@@ -193,7 +235,7 @@ def instance_context(instance: Instance, reader: Overlay) -> dict[str, Any]:
             name: [o.context() for o in objs] for name, objs in sorted(instance.objects.items())
         },
         "extensions": instance.extensions,
-        "kustomization": _parent_kustomization(reader, folder),
+        # computed on first use: see LazyDict
         "version": instance.version.label if instance.version else None,
     }
 
@@ -317,6 +359,8 @@ def make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> P
                     unverified.append(fact)
             for commit in _plan_recipe(overlay, library, name, source, edge, group.scopes, request):
                 commit.wave = group.wave
+                if group.wave is not None:  # joins the trailer block, the body's last paragraph
+                    commit.body += f"\nWaypath-Wave: {group.wave}"
                 commits.append(commit)
     for commit in commits:
         reports.extend(commit.reports)

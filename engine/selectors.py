@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.detect import Reader, find_objects
+from engine.detect import Reader, find_objects, paths_in_scope
 from engine.models import Component, Selector
 from engine.yamldoc import YamlDocument
 
@@ -67,10 +68,6 @@ def norm_folder(path: str) -> str:
     return norm or "."
 
 
-def _chart_of(doc: YamlDocument) -> str | None:
-    return doc.chart
-
-
 def _labels_match(doc: YamlDocument, labels: dict[str, str]) -> bool:
     have = doc.labels
     return all(str(have.get(k)) == v for k, v in labels.items())
@@ -90,7 +87,6 @@ def select(
     *,
     scope: str,
     component: Component,
-    files: Sequence[str] | None = None,
 ) -> list[YamlDocument]:
     """Documents matching the selector, in path then document order."""
     s = resolved.selector
@@ -99,22 +95,76 @@ def select(
         kinds = ["HelmRelease"]
     if resolved.kustomizes is not None and not kinds:
         kinds = ["Kustomization"]
-    paths = list(files) if files is not None else reader.candidates(kinds=kinds)
+    # Text the matching documents must contain: a cheap prefilter before any parsing.
+    contains = [t for t in (resolved.name, s.chart if isinstance(s.chart, str) else None) if t]
+    if s.api_version:
+        contains.append(s.api_version.rstrip("/"))
+    if resolved.kustomizes is not None:
+        contains.append("kustomize.toolkit.fluxcd.io")
+    paths = reader.candidates(kinds=kinds, contains=contains)
     detected: set[tuple[str, int]] | None = None
     if s.detector is not None:
         # The same matching as detection, so `chartRef` releases are found too.
         detected = {
             (o.path, o.doc.index)
-            for o in find_objects(reader, component)
+            for o in find_objects(
+                reader, component, scope=scope if s.scope == "instance" else ".", sources=False
+            )
             if o.detector == s.detector
         }
         paths = sorted({path for path, _ in detected})
-    wanted_charts = {s.chart} if isinstance(s.chart, str) else set(s.chart or [])
 
+    def matched(paths: Sequence[str]) -> list[YamlDocument]:
+        if resolved.kustomizes is not None:
+            folder = norm_folder(resolved.kustomizes)
+            paths = [p for p in paths if may_deploy(reader.read_text(p), folder)]
+            return _deepest_parents(
+                _match(reader, paths, resolved, scope, detected), folder
+            )
+        return _match(reader, paths, resolved, scope, detected)
+
+    if s.scope == "instance":
+        return matched(paths_in_scope(paths, scope))
+    if resolved.kustomizes is not None and scope != ".":
+        # The parent Kustomization usually sits in the instance's own cluster folder:
+        # look there first, and in the whole repo only when it is not there.
+        found = matched(paths_in_scope(paths, scope))
+        if found:
+            return found
+    return matched(paths)
+
+
+_PATH_LINE = re.compile(r"^[ \t]+path:[ \t]*['\"]?([^'\"\s#]*)", re.MULTILINE)
+
+
+def may_deploy(text: str, folder: str) -> bool:
+    """Could a Flux Kustomization in `text` have a spec.path at or above `folder`?
+
+    A text test that spares parsing the many Kustomizations of a fleet repo. It only says
+    no when it found `path:` lines and none of them fits; anything unusual (flow style,
+    no path line) is left to the parser.
+    """
+    found = _PATH_LINE.findall(text)
+    if not found:
+        return True
+    for raw in found:
+        path = norm_folder(raw)
+        if path == "." or folder == path or folder.startswith(path + "/"):
+            return True
+    return False
+
+
+def _match(
+    reader: Reader,
+    paths: Sequence[str],
+    resolved: ResolvedSelector,
+    scope: str,
+    detected: set[tuple[str, int]] | None,
+) -> list[YamlDocument]:
+    s = resolved.selector
+    wanted_charts = {s.chart} if isinstance(s.chart, str) else set(s.chart or [])
     results: list[YamlDocument] = []
-    for path in sorted(paths):
-        if s.scope == "instance" and not in_scope(path, scope):
-            continue
+    for path in paths:
         if resolved.file is not None:
             relative = path if s.scope == "repo" or scope == "." else path[len(scope) + 1 :]
             if not fnmatch.fnmatchcase(relative, resolved.file) and not fnmatch.fnmatchcase(
@@ -126,28 +176,24 @@ def select(
                 continue
             if s.kind and doc.kind != s.kind:
                 continue
-            if s.api_version:
-                av = doc.api_version or ""
-                if s.api_version.endswith("/"):
-                    if not av.startswith(s.api_version):
-                        continue
-                elif av != s.api_version:
-                    continue
+            if s.api_version and not _api_matches(doc.api_version or "", s.api_version):
+                continue
             if resolved.name is not None and doc.name != resolved.name:
                 continue
             if resolved.namespace is not None and doc.namespace != resolved.namespace:
                 continue
-            if wanted_charts and _chart_of(doc) not in wanted_charts:
+            if wanted_charts and doc.chart not in wanted_charts:
                 continue
             if detected is not None and (doc.path, doc.index) not in detected:
                 continue
             if s.labels and not _labels_match(doc, s.labels):
                 continue
             results.append(doc)
-
-    if resolved.kustomizes is not None:
-        results = _deepest_parents(results, norm_folder(resolved.kustomizes))
     return results
+
+
+def _api_matches(have: str, wanted: str) -> bool:
+    return have.startswith(wanted) if wanted.endswith("/") else have == wanted
 
 
 def _deepest_parents(docs: list[YamlDocument], folder: str) -> list[YamlDocument]:

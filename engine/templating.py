@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from engine.errors import Location, TemplateError
 from engine.splice import dump_yaml
@@ -87,7 +87,9 @@ class _RecipeLoader(jinja2.BaseLoader):
 
 
 def make_environment(folder: Path | None = None) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    # Immutable: a template cannot change the lists and dicts it is given (`instance.values`
+    # is the parsed document itself; `.update()` on it would change what later steps see).
+    env = ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
         loader=_RecipeLoader(folder) if folder is not None else None,
         keep_trailing_newline=True,
@@ -108,6 +110,9 @@ class Renderer:
     def __init__(self, recipe_path: Path, folder: Path) -> None:
         self.recipe_path = recipe_path
         self.env = make_environment(folder)
+        # The same message or op value renders once per instance: compile it once.
+        self._cache: dict[str, jinja2.Template] = {}
+        self._expressions: dict[str, Any] = {}
 
     def _fail(self, what: str, exc: Exception) -> TemplateError:
         if isinstance(exc, jinja2.UndefinedError):
@@ -129,11 +134,17 @@ class Renderer:
             f"{what}: {detail}", location=Location(str(self.recipe_path)), hint=hint
         )
 
+    def _compiled(self, text: str) -> jinja2.Template:
+        template = self._cache.get(text)
+        if template is None:
+            template = self._cache[text] = self.env.from_string(text)
+        return template
+
     def string(self, text: str, context: Mapping[str, Any], *, what: str) -> str:
         if "{" not in text:
             return text
         try:
-            return self.env.from_string(text).render(context)
+            return self._compiled(text).render(context)
         except Exception as exc:  # jinja raises many types; every one becomes ours
             raise self._fail(what, exc) from exc
 
@@ -145,7 +156,12 @@ class Renderer:
 
     def expression(self, expr: str, context: Mapping[str, Any], *, what: str) -> Any:
         try:
-            return self.env.compile_expression(expr, undefined_to_none=False)(**context)
+            compiled = self._expressions.get(expr)
+            if compiled is None:
+                compiled = self._expressions[expr] = self.env.compile_expression(
+                    expr, undefined_to_none=False
+                )
+            return compiled(**context)
         except Exception as exc:
             raise self._fail(what, exc) from exc
 

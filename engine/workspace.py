@@ -106,6 +106,8 @@ class Workspace:
         self._bytes: dict[str, bytes] = {}
         self._text: dict[str, str] = {}
         self._docs: dict[str, list[YamlDocument]] = {}
+        # The checkout does not change while we plan: a prefilter's answer is cached.
+        self._candidates: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
 
     # -- listing -------------------------------------------------------------------
 
@@ -211,14 +213,18 @@ class Workspace:
     def candidates(self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()) -> list[str]:
         """YAML files that may hold a document of one of `kinds` and contain every string
         of `contains` — a text test, no parsing."""
-        files = self.yaml_files()
-        found = []
-        for done, path in enumerate(files, 1):
-            if _matches_bytes(self.read_bytes(path), kinds, contains):
-                found.append(path)
-            if self.progress is not None:
-                self.progress(done, len(files))
-        return found
+        key = (tuple(kinds), tuple(contains))
+        if key not in self._candidates:
+            files = self.yaml_files()
+            progress = self.progress if not self._candidates else None
+            found = []
+            for done, path in enumerate(files, 1):
+                if _matches_bytes(self.read_bytes(path), kinds, contains):
+                    found.append(path)
+                if progress is not None:
+                    progress(done, len(files))
+            self._candidates[key] = found
+        return list(self._candidates[key])
 
     def input_hashes(self) -> dict[str, str]:
         """sha256 of every file that was parsed: what a plan depends on."""
@@ -234,6 +240,8 @@ class Overlay:
         self._written: dict[str, str] = {}
         self._deleted: set[str] = set()
         self._docs: dict[str, list[YamlDocument]] = {}
+        # Prefilter answers, valid until the next write, delete or move.
+        self._candidates: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
 
     def copy(self) -> Overlay:
         """A snapshot: later edits to either overlay do not show in the other."""
@@ -291,6 +299,12 @@ class Overlay:
         return self.base.documents(path)
 
     def candidates(self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()) -> list[str]:
+        key = (tuple(kinds), tuple(contains))
+        if key not in self._candidates:
+            self._candidates[key] = self._scan(kinds, contains)
+        return list(self._candidates[key])
+
+    def _scan(self, kinds: Sequence[str], contains: Sequence[str]) -> list[str]:
         found = [
             path
             for path in self.base.candidates(kinds=kinds, contains=contains)
@@ -310,6 +324,7 @@ class Overlay:
         self._written[path] = text
         self._deleted.discard(path)
         self._docs.pop(path, None)
+        self._candidates.clear()
 
     def delete(self, path: str) -> None:
         path = self._path(path)
@@ -321,6 +336,7 @@ class Overlay:
             )
         self._written.pop(path, None)
         self._docs.pop(path, None)
+        self._candidates.clear()
         if self.base.exists(path):
             self._deleted.add(path)
 
