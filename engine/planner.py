@@ -56,6 +56,9 @@ class PlanRequest:
     allow_unsupported: bool = False
     waves: Sequence[Wave] = ()  # from waypath.yaml; empty = one wave holding everything
     wave: str | None = None  # plan only this wave
+    # waypath.yaml params: used by the recipes on the path that take them, never an error
+    # when none does (a standing setting outlives the hop that needs it); --set wins.
+    config_params: Mapping[str, str] = field(default_factory=dict)
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -111,6 +114,11 @@ def recipe_params(recipe: Recipe, given: Mapping[str, str]) -> dict[str, Any]:
 
 
 def check_params(recipes: Sequence[Recipe], given: Mapping[str, str]) -> None:
+    """Refuse a `--set` no recipe of the component declares (a typo), with a suggestion.
+
+    Checked against every recipe of the component, not only those on the path: planning
+    again after an apply, with the same flags, must say "nothing to do", not fail.
+    """
     known = sorted({name for r in recipes for name in r.params})
     for name in sorted(given):
         if name not in known:
@@ -118,9 +126,11 @@ def check_params(recipes: Sequence[Recipe], given: Mapping[str, str]) -> None:
             hint = (
                 f"did you mean `{close[0]}`?"
                 if close
-                else ("the recipes on this path take: " + (", ".join(known) or "no params"))
+                else "the recipes take: " + (", ".join(known) or "no params")
             )
-            raise VersionError(f"--set {name}: no recipe on the path has this param", hint=hint)
+            raise UsageError(
+                f"--set {name}: no recipe of this component has this param", hint=hint
+            )
 
 
 # --------------------------------------------------------------------------- contexts
@@ -345,7 +355,7 @@ def _unknown_error(name: str, unknown: list[Instance]) -> DetectionError:
 def make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> Plan:
     name, target, _, instance_plans, groups = resolve_instances(workspace, library, request)
     recipes = [library.recipes[e.recipe] for g in groups for e in g.edges]
-    check_params([r.recipe for r in recipes], request.params)
+    check_params([r.recipe for r in library.recipes_for(name)], request.params)
 
     overlay = Overlay(workspace)
     commits: list[Commit] = []
@@ -394,7 +404,7 @@ def _plan_recipe(
     component = library.components[name]
     catalog = component.catalog
     recipe = source.recipe
-    params = recipe_params(recipe, request.params)
+    params = recipe_params(recipe, {**request.config_params, **request.params})
     found = detect(overlay, component.component, catalog, assume=request.assume)
     instances: list[Instance] = []
     for scope in scopes:
@@ -635,11 +645,12 @@ def _commit_body(
 
 def _check_secrets(plan: Plan, recipes: Sequence[RecipeSource], request: PlanRequest) -> None:
     """Invariant 7: a secret param's value never appears in anything the plan renders."""
+    given = {**request.config_params, **request.params}
     secrets = {
-        request.params[name]
+        given[name]
         for source in recipes
         for name, param in source.recipe.params.items()
-        if param.secret and name in request.params and request.params[name]
+        if param.secret and name in given and given[name]
     }
     if not secrets:
         return

@@ -164,11 +164,6 @@ def test_deterministic_and_idempotent(
 WITH_PARAMS = [s for s in PLANNED if s.params]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: planning again after apply with the same --set fails with "
-    "'--set NAME: no recipe on the path has this param' instead of 'nothing to do'",
-)
 @pytest.mark.parametrize("scenario", WITH_PARAMS, ids=[s.id for s in WITH_PARAMS])
 def test_replan_with_the_same_params_is_a_noop(
     scenario: Scenario, outcomes: dict[str, Outcome], library: Library, tmp_path: Path
