@@ -139,6 +139,11 @@ class Op(StrictModel):
         description="Tolerate a missing path: remove/replace/move/copy become no-ops, test is skipped.",
     )
     parents: bool = Field(default=False, description="For add: create missing parent mappings.")
+    prune: bool = Field(
+        default=False,
+        description="For remove and move: also remove the parent mappings the op leaves empty "
+        "(no `issuer: {}` left behind).",
+    )
     reason: str | None = Field(
         default=None, description="Why (reported in the plan when the op drops or moves a key)."
     )

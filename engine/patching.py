@@ -223,12 +223,34 @@ def apply_ops(
 
 def _apply_one(doc: Any, op: Op) -> tuple[Any, OpResult]:
     handler = _HANDLERS[op.op]
+    emptied = None
+    if op.prune and op.op in ("remove", "move"):
+        try:
+            emptied = resolve(doc, op.from_ if op.op == "move" and op.from_ else op.path)[0]
+        except (_Missing, _Invalid):
+            emptied = None
     try:
-        return handler(doc, op)
+        doc, result = handler(doc, op)
     except _Missing as exc:
         if op.optional:
             return doc, OpResult(op, False, f"skipped {_describe(op)}: {exc.reason}")
         raise
+    if emptied is not None and result.applied:
+        doc = _prune_empty(doc, emptied, result)
+    return doc, result
+
+
+def _prune_empty(doc: Any, pointer: str, result: OpResult) -> Any:
+    """Remove the mappings above `pointer` that the op left empty, innermost first."""
+    tokens = split_path(pointer)
+    while len(tokens) > 1:
+        tokens = tokens[:-1]
+        parent = _pointer(tokens)
+        if _get(doc, parent) != {}:
+            break
+        doc = _patch(doc, {"op": "remove", "path": parent})
+        result.message += f"; removed {parent}, left empty"
+    return doc
 
 
 def _patch(doc: Any, operation: dict[str, Any]) -> Any:

@@ -32,8 +32,9 @@ from engine.models import (
     Selector,
     TemplateStep,
 )
-from engine.patching import apply_ops
+from engine.patching import apply_ops, same
 from engine.planmodel import Note, ReportItem
+from engine.restructure import restructure
 from engine.selectors import ResolvedSelector, resolve, select
 from engine.splice import append_document, delete_document, replace_document, rewrite_document
 from engine.templating import Renderer
@@ -140,21 +141,56 @@ def _patch(step: PatchStep, run: StepRun) -> None:
         doc = _refresh(run.overlay, found)
         _check_writable(doc)
         where = f"{run.where} on {doc.path} ({doc.kind} {doc.name})"
-        try:
-            new_data, results = apply_ops(doc.data, ops, where=where)
-        except PatchError as exc:
-            if exc.location is None:
-                exc.location = Location(doc.path, doc.line)
-            raise
+        results = []
+        for segment in _segments(ops):
+            doc = _refresh(run.overlay, found)
+            try:
+                new_data, done = apply_ops(doc.data, segment, where=where)
+            except PatchError as exc:
+                if exc.location is None:
+                    exc.location = Location(doc.path, doc.line)
+                raise
+            results.extend(done)
+            if not _moved_as_text(run, doc, segment, new_data):
+                edit_document(run, doc, new_data)
         for result in results:
             if result.applied and result.op.op in ("remove", "move", "nest", "unnest"):
                 reason = f" ({result.op.reason})" if result.op.reason else ""
+                touched = (result.op.from_ or "") + " " + result.op.path
+                kind = "values" if "/spec/values" in touched else "edit"
                 run.reports.append(
-                    ReportItem(
-                        "values", f"{doc.kind} {doc.name}: {result.message}{reason}", doc.path
-                    )
+                    ReportItem(kind, f"{doc.kind} {doc.name}: {result.message}{reason}", doc.path)
                 )
-        edit_document(run, doc, new_data)
+
+
+def _segments(ops: list[Op]) -> list[list[Op]]:
+    """Ops in runs; each `nest`/`unnest` alone, so it can be done as a move of lines."""
+    runs: list[list[Op]] = []
+    for op in ops:
+        if op.op in ("nest", "unnest") or not runs or runs[-1][0].op in ("nest", "unnest"):
+            runs.append([op])
+        else:
+            runs[-1].append(op)
+    return runs
+
+
+def _moved_as_text(run: StepRun, doc: YamlDocument, segment: list[Op], new_data: Any) -> bool:
+    """Do a lone nest/unnest by moving lines (comments and quotes kept) when that gives
+    exactly the data the op gives; say whether it did."""
+    if len(segment) != 1 or segment[0].op not in ("nest", "unnest") or same(new_data, doc.data):
+        return False
+    text = run.overlay.read_text(doc.path)
+    moved = restructure(text, doc, segment[0])
+    if moved is None:
+        return False
+    try:
+        reparsed = parse_file(doc.path, moved)
+    except RepoError:
+        return False
+    if len(reparsed) <= doc.index or not same(reparsed[doc.index].data, new_data):
+        return False
+    run.overlay.write_text(doc.path, moved)
+    return True
 
 
 def _check_writable(doc: YamlDocument) -> None:

@@ -149,3 +149,22 @@ def test_selector_matching_two_items_is_an_error() -> None:
     data = {"l": [{"n": "a"}, {"n": "a"}]}
     with pytest.raises(PatchError, match="2 items with n=a"):
         apply_ops(data, [op(op="remove", path="/l[n=a]", optional=True)])
+
+
+def test_prune_removes_parents_left_empty() -> None:
+    data = {"spec": {"values": {"identity": {"issuer": {"crtExpiry": "x"}}, "keep": 1}}}
+    op = Op.model_validate(
+        {"op": "remove", "path": "/spec/values/identity/issuer/crtExpiry", "prune": True}
+    )
+    new, (result,) = apply_ops(data, [op])
+    assert new == {"spec": {"values": {"keep": 1}}}
+    assert "removed /spec/values/identity, left empty" in result.message
+    again, (second,) = apply_ops(new, [op.model_copy(update={"optional": True})])
+    assert again == new and not second.applied
+
+
+def test_prune_after_move_keeps_non_empty_parents() -> None:
+    data = {"a": {"b": {"c": 1}, "d": 2}}
+    op = Op.model_validate({"op": "move", "from": "/a/b/c", "path": "/e", "prune": True})
+    new, _ = apply_ops(data, [op])
+    assert new == {"a": {"d": 2}, "e": 1}
