@@ -25,10 +25,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from engine.errors import Location, Problem, RecipeError, VersionError
+from engine.errors import Location, Problem, RecipeError, VersionError, WaypathError
 from engine.graph import Edge, VersionGraph
 from engine.models import STEP_KINDS, Component, Recipe
 from engine.versions import Catalog, parse_constraint
+from engine.yamldoc import parse_file
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -350,7 +351,41 @@ def _problems(
     return problems
 
 
-def _load(path: Path, model: type[T]) -> tuple[T, CommentedMap]:
+class _LazyRaw:
+    """The round-trip form of a file, read only when an error needs its positions."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._raw: CommentedMap | None = None
+
+    @property
+    def value(self) -> CommentedMap:
+        if self._raw is None:
+            self._raw = _read_yaml(self.path)
+        return self._raw
+
+
+def _fast_data(path: Path) -> Any:
+    """The file's one mapping through the C parser (duplicate keys refused), or None when
+    anything is unusual: the slow path then reports it with its position."""
+    try:
+        docs = [d for d in parse_file(str(path), path.read_text(encoding="utf-8")) if d.data is not None]
+    except (OSError, UnicodeDecodeError, WaypathError):
+        return None
+    if len(docs) != 1 or not isinstance(docs[0].data, dict):
+        return None
+    return docs[0].data
+
+
+def _load(path: Path, model: type[T]) -> tuple[T, CommentedMap | _LazyRaw]:
+    # ruamel's round-trip loader gives positions but is ~50x slower than the C parser;
+    # valid files (nearly all, every time) take the fast path.
+    fast = _fast_data(path)
+    if fast is not None:
+        try:
+            return model.model_validate(fast), _LazyRaw(path)
+        except ValidationError:
+            pass
     raw = _read_yaml(path)
     try:
         return model.model_validate(_plain(raw)), raw
@@ -370,7 +405,9 @@ def load_yaml_model(path: Path, model: type[T]) -> T:
     return _load(path, model)[0]
 
 
-def _where(path: Path, raw: CommentedMap, *keys: str | int) -> Location:
+def _where(path: Path, raw: CommentedMap | _LazyRaw, *keys: str | int) -> Location:
+    if isinstance(raw, _LazyRaw):
+        raw = raw.value
     node: Any = raw
     line_col = (int(raw.lc.line), int(raw.lc.col))
     for key in keys:
@@ -489,7 +526,9 @@ def _load_component(path: Path, library: Library) -> list[Problem]:
     return []
 
 
-def _check_recipe(path: Path, raw: CommentedMap, recipe: Recipe, library: Library) -> list[Problem]:
+def _check_recipe(
+    path: Path, raw: CommentedMap | _LazyRaw, recipe: Recipe, library: Library
+) -> list[Problem]:
     if recipe.component not in library.components:
         known = ", ".join(sorted(library.components)) or "none"
         message = f"unknown component `{recipe.component}` (known: {known})"
@@ -512,15 +551,16 @@ def _check_recipe(path: Path, raw: CommentedMap, recipe: Recipe, library: Librar
         where = _where(path, raw, "from", "versions")
         problems.append(Problem(exc.message, where, "from.versions"))
     if recipe.to.edition in catalog.editions:
-        where = _where(path, raw, "to", "version")
         try:
             target = catalog.version(recipe.to.edition, recipe.to.version)
         except VersionError as exc:
+            where = _where(path, raw, "to", "version")
             problems.append(Problem(exc.message, where, "to.version"))
         else:
             if catalog.release(target) is None:
                 component_file = library.components[recipe.component].path
                 message = f"{target.label} is not a known release; add it to `releases` in {component_file}"
+                where = _where(path, raw, "to", "version")
                 problems.append(Problem(message, where, "to.version"))
     return problems
 

@@ -108,6 +108,7 @@ class Workspace:
         self._docs: dict[str, list[YamlDocument]] = {}
         # The checkout does not change while we plan: a prefilter's answer is cached.
         self._candidates: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+        self._safe: dict[str, str] = {}
 
     # -- listing -------------------------------------------------------------------
 
@@ -174,7 +175,10 @@ class Workspace:
     def _check(self, path: str) -> str:
         if path in self._known:
             return path
-        return safe_relpath(self.root, path)
+        safe = self._safe.get(path)
+        if safe is None:
+            safe = self._safe[path] = safe_relpath(self.root, path)
+        return safe
 
     def exists(self, path: str) -> bool:
         if path in self._known:
@@ -215,15 +219,24 @@ class Workspace:
         of `contains` — a text test, no parsing."""
         key = (tuple(kinds), tuple(contains))
         if key not in self._candidates:
-            files = self.yaml_files()
-            progress = self.progress if not self._candidates else None
-            found = []
-            for done, path in enumerate(files, 1):
-                if _matches_bytes(self.read_bytes(path), kinds, contains):
-                    found.append(path)
-                if progress is not None:
-                    progress(done, len(files))
-            self._candidates[key] = found
+            if contains:
+                # Narrow the (cached) answer for `kinds` alone: selectors ask with many
+                # different names, and a full scan each time would read every file again.
+                narrowed = self.candidates(kinds=kinds)
+                needles = [c.encode("utf-8") for c in contains]
+                self._candidates[key] = [
+                    p for p in narrowed if all(n in self.read_bytes(p) for n in needles)
+                ]
+            else:
+                files = self.yaml_files()
+                progress = self.progress if not self._candidates else None
+                found = []
+                for done, path in enumerate(files, 1):
+                    if _matches_bytes(self.read_bytes(path), kinds, ()):
+                        found.append(path)
+                    if progress is not None:
+                        progress(done, len(files))
+                self._candidates[key] = found
         return list(self._candidates[key])
 
     def input_hashes(self) -> dict[str, str]:
@@ -242,6 +255,7 @@ class Overlay:
         self._docs: dict[str, list[YamlDocument]] = {}
         # Prefilter answers, valid until the next write, delete or move.
         self._candidates: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+        self._safe: dict[str, str] = {}
 
     def copy(self) -> Overlay:
         """A snapshot: later edits to either overlay do not show in the other."""
@@ -249,10 +263,15 @@ class Overlay:
         other._written = dict(self._written)
         other._deleted = set(self._deleted)
         other._docs = dict(self._docs)
+        other._safe = self._safe
         return other
 
     def _path(self, path: str) -> str:
-        return safe_relpath(self.root, path)
+        # Resolving symlinks costs a syscall per path component: once per path is enough.
+        safe = self._safe.get(path)
+        if safe is None:
+            safe = self._safe[path] = safe_relpath(self.root, path)
+        return safe
 
     # -- reading -------------------------------------------------------------------
 
