@@ -432,14 +432,25 @@ def _commit_one(git: Git, root: Path, commit: Commit, author: str | None) -> str
         else:
             saved[path] = _Saved(None, None)
     new_folders = _missing_folders(root, paths)
+    head = git.head()
     write_changes(root, commit.changes)
     try:
         git.add([c.path for c in commit.changes if c.status != "deleted"])
         git.rm([c.path for c in commit.changes if c.status == "deleted"], cached=True)
         return git.commit(commit.message, author=author, paths=paths)
     except BaseException:
-        _put_back(git, root, saved, new_folders)
+        # A failure after `git commit` did its work (reading the new sha, a kill): the
+        # commit is whole. Putting its files back would leave HEAD and the tree apart.
+        if not _moved(git, head):
+            _put_back(git, root, saved, new_folders)
         raise
+
+
+def _moved(git: Git, head: str | None) -> bool:
+    try:
+        return git.head() != head
+    except Exception:
+        return False
 
 
 def _missing_folders(root: Path, paths: Sequence[str]) -> list[Path]:

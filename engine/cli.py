@@ -62,6 +62,43 @@ def _plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return _recipe_options(func)
 
 
+def _rollout_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--wave and --describe, shared by plan, apply and sync."""
+    func = click.option(
+        "--describe",
+        "describe_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write the merge request description (Markdown) to this file.",
+    )(func)
+    return click.option(
+        "--wave", default=None, metavar="NAME", help="Only this wave of waypath.yaml."
+    )(func)
+
+
+def _commit_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """How commits are made, shared by apply --commit and sync."""
+    for decorator in reversed(
+        [
+            click.option("--branch", default=None, help="Commit on this branch."),
+            click.option(
+                "--base",
+                default=None,
+                metavar="REF",
+                help="The branch --branch was cut from (default: the current branch).",
+            ),
+            click.option("--author", default=None, metavar='"NAME <MAIL>"'),
+            click.option("--push", "push_remote", default=None, metavar="REMOTE"),
+            click.option(
+                "--force-branch",
+                is_flag=True,
+                help="Add commits to a branch that has commits Waypath did not make.",
+            ),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
 def _run(command: Callable[..., int], **kwargs: Any) -> None:
     from engine.commands.common import parse_pairs
 
@@ -98,11 +135,14 @@ def detect(repo: Path, recipe_dirs: tuple[Path, ...], assume: tuple[str, ...], f
 
 @cli.command()
 @REPO
-@click.option("--to", "target", required=True, metavar="COMPONENT@RELEASE")
+@click.option(
+    "--to", "target", metavar="COMPONENT@RELEASE", help="Default: the release in waypath.yaml."
+)
 @_plan_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.option("--diff", is_flag=True, help="Show the diff of every commit (text format).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path))
+@_rollout_options
 def plan(repo: Path, **kwargs: Any) -> None:
     """Show the path, the commits and their changes. Exit 2 when there is work to do."""
     from engine.commands import plan as command
@@ -115,8 +155,12 @@ def plan(repo: Path, **kwargs: Any) -> None:
 @click.option("--to", "target", metavar="COMPONENT@RELEASE")
 @_plan_options
 @click.option("--allow-dirty", is_flag=True, help="Write even if the git tree has changes.")
+@click.option("--commit", is_flag=True, help="One git commit per phase, on a new branch.")
+@_rollout_options
+@_commit_options
 def apply(args: tuple[str, ...], **kwargs: Any) -> None:
-    """Write a plan to the working tree, all or nothing."""
+    """Write a plan to the working tree, all or nothing; with --commit, one git commit per
+    phase on a branch."""
     from engine.commands import apply as command
 
     repo, plan_file = Path("."), None
@@ -127,6 +171,42 @@ def apply(args: tuple[str, ...], **kwargs: Any) -> None:
         else:
             repo = path
     _run(command.run, repo=repo, plan_file=plan_file, **kwargs)
+
+
+@cli.command()
+@REPO
+@_recipe_options
+@click.option("--set", "params", multiple=True, metavar="PARAM=VALUE")
+@click.option("--assume", multiple=True, metavar="COMPONENT=RELEASE")
+@click.option(
+    "--no-commit",
+    "no_commit",
+    is_flag=True,
+    help="Only write the files (a Renovate post-upgrade task commits them).",
+)
+@click.option("--allow-dirty", is_flag=True, help="Write even if the git tree has changes.")
+@_rollout_options
+@_commit_options
+def sync(repo: Path, **kwargs: Any) -> None:
+    """Reconcile the repo toward waypath.yaml: plan and commit on the current branch.
+
+    Reads RENOVATE_POST_UPGRADE_COMMAND_DATA_FILE when Renovate sets it."""
+    from engine.commands import sync as command
+
+    _run(command.run, repo=repo, **kwargs)
+
+
+@cli.group()
+def config() -> None:
+    """The waypath.yaml file: desired releases and rollout waves."""
+
+
+@config.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of waypath.yaml."""
+    from engine.commands import config as command
+
+    _run(command.schema)
 
 
 @cli.command()
@@ -151,6 +231,62 @@ def schema() -> None:
     from engine.commands import recipe as command
 
     _run(command.schema)
+
+
+@recipe.command("new")
+@click.argument("component")
+@click.option("--from", "from_release", required=True, metavar="RELEASE", help="enterprise-2.19")
+@click.option("--to", "to_release", required=True, metavar="RELEASE", help="enterprise-2.20.2")
+@click.option("--old-values", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--new-values", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@_recipe_options
+def new(**kwargs: Any) -> None:
+    """Scaffold the recipe for a new release from the hop before it."""
+    from engine.commands import recipe as command
+
+    _run(command.new, **kwargs)
+
+
+@recipe.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@_recipe_options
+def lint(**kwargs: Any) -> None:
+    """Check recipes: schema, graph, templates, patch paths, values keys, TODOs."""
+    from engine.commands import recipe as command
+
+    _run(command.lint, **kwargs)
+
+
+@recipe.command("test")
+@click.argument("recipe_name", required=False, metavar="[RECIPE]")
+@click.option("--update", is_flag=True, help="Accept the current output as the expected one.")
+@_recipe_options
+def test_cases(**kwargs: Any) -> None:
+    """Run the recipe-local cases in <recipe folder>/tests/."""
+    from engine.commands import recipe as command
+
+    _run(command.test, **kwargs)
+
+
+@recipe.command("snapshot-report")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--snapshots",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("snapshots"),
+    show_default=True,
+)
+@click.option(
+    "--scenarios",
+    default="tests.checks.scenarios",
+    show_default=True,
+    help="Module with SCENARIOS and run(scenario, library) (see engine/authoring/snapreport.py).",
+)
+def snapshot_report(**kwargs: Any) -> None:
+    """Render every snapshot, compare with the committed ones, report drift as Markdown."""
+    from engine.commands import recipe as command
+
+    _run(command.snapshot_report, **kwargs)
 
 
 @cli.command()

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, Tag, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from engine.errors import Location, Problem, RecipeError, VersionError, WaypathError
 from engine.graph import Edge, VersionGraph
@@ -90,6 +90,16 @@ def _read_yaml(path: Path) -> CommentedMap:
             location=where,
             problems=[Problem(f"YAML syntax error: {what}", where)],
             hint="check the indentation and quoting around that line",
+        ) from None
+    except (YAMLError, ValueError, RecursionError) as exc:  # e.g. a control character
+        position = getattr(exc, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else 1
+        where = Location(str(path), line)
+        raise RecipeError(
+            "invalid YAML",
+            location=where,
+            problems=[Problem(f"YAML error: {getattr(exc, 'reason', None) or exc}", where)],
+            hint="remove the character or value the error names",
         ) from None
     if len(documents) != 1 or not isinstance(documents[0], CommentedMap):
         found = "no document" if not documents else f"{len(documents)} documents"

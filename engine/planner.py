@@ -72,7 +72,13 @@ def split_target(target: str) -> tuple[str, str]:
 
 
 def redact(data: Any) -> Any:
-    """Secret documents without their values, for template contexts (invariant 7)."""
+    """Secret documents without their values, for template contexts (invariant 7).
+
+    SOPS documents also lose their encrypted values (`ENC[...]`) and the `sops:` block.
+    """
+    if isinstance(data, dict) and isinstance(data.get("sops"), dict):
+        data = {k: _redact_encrypted(v) for k, v in data.items() if k != "sops"}
+        data["sops"] = REDACTED
     if isinstance(data, dict) and data.get("kind") == "Secret":
         copy = dict(data)
         for key in ("data", "stringData"):
@@ -80,6 +86,16 @@ def redact(data: Any) -> Any:
                 copy[key] = {k: REDACTED for k in copy[key]}
         return copy
     return data
+
+
+def _redact_encrypted(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("ENC["):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _redact_encrypted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_encrypted(v) for v in value]
+    return value
 
 
 # --------------------------------------------------------------------------- params
@@ -90,19 +106,23 @@ _FALSE = {"false", "no", "off", "0"}
 
 
 def convert_param(name: str, param: Param, text: str) -> Any:
+    if param.secret:  # its value must not appear in an error message either
+        shown = "<secret>"
+    else:
+        shown = text
     if param.type == "boolean":
         if text.lower() in _TRUE:
             return True
         if text.lower() in _FALSE:
             return False
-        raise VersionError(f"--set {name}={text}: expected true or false")
+        raise VersionError(f"--set {name}={shown}: expected true or false")
     if param.type == "integer":
         try:
             return int(text)
         except ValueError as exc:
-            raise VersionError(f"--set {name}={text}: expected a whole number") from exc
+            raise VersionError(f"--set {name}={shown}: expected a whole number") from None
     if param.type == "choice" and text not in param.choices:
-        raise VersionError(f"--set {name}={text}: expected one of {', '.join(param.choices)}")
+        raise VersionError(f"--set {name}={shown}: expected one of {', '.join(param.choices)}")
     return text
 
 
@@ -663,7 +683,9 @@ def _check_secrets(plan: Plan, recipes: Sequence[RecipeSource], request: PlanReq
         for text in texts:
             if any(secret in text for secret in secrets):
                 raise SafetyError(
-                    f"commit {commit.subject!r} would contain the value of a secret param",
+                    # Not the subject: it may be what holds the value.
+                    f"commit {commit.phase_number} of recipe {commit.recipe} (phase "
+                    f"{commit.phase}) would contain the value of a secret param",
                     hint="reference the secret (a Secret name and key, `valuesFrom`) instead of "
                     "rendering its value",
                 )

@@ -95,6 +95,21 @@ def _shown_commits(plan: Plan) -> list[tuple[int, Commit]]:
     return [(i, c) for i, c in enumerate(plan.commits) if c.changes or c.notes]
 
 
+def wave_gate(plan: Plan, done: str, nxt: str) -> str:
+    """The gate between two waves of a rollout."""
+    scopes = ", ".join(i.instance for i in plan.instances if i.wave == done) or "its clusters"
+    return (
+        f"Validate wave {done} before wave {nxt}: every gate above has passed on {scopes}, "
+        "`flux get kustomizations -A` and `flux get helmreleases -A` are Ready there, and the "
+        f"workloads are healthy. Only then merge the first commit of wave {nxt}."
+    )
+
+
+def _wave_breaks(shown: list[tuple[int, Commit]]) -> bool:
+    """Show wave headings only when the commits span more than one wave."""
+    return len({c.wave for _, c in shown if c.wave}) > 1
+
+
 def render_text(plan: Plan) -> str:
     """The terminal summary of a plan."""
     out = [f"Target: {plan.target}"]
@@ -110,7 +125,13 @@ def render_text(plan: Plan) -> str:
     shown = _shown_commits(plan)
     if shown:
         out += ["", "Commits:"]
+    waves = _wave_breaks(shown)
     for number, (_, commit) in enumerate(shown, 1):
+        before = shown[number - 2][1] if number > 1 else None
+        if waves and commit.wave and (before is None or before.wave != commit.wave):
+            if before is not None and before.wave:
+                out.append(f"  == gate: {wave_gate(plan, before.wave, commit.wave)}")
+            out.append(f"  == wave {commit.wave}")
         out.append(f"  {number}. {commit.subject}")
         out.append(f"     {_commit_origin(commit)}")
         if commit.instances:
@@ -243,7 +264,13 @@ def render_markdown(plan: Plan, diffs: list[str] | None = None) -> str:
     shown = _shown_commits(plan)
     if shown:
         out += ["", "## Commits"]
+    waves = _wave_breaks(shown)
     for number, (index, commit) in enumerate(shown, 1):
+        before = shown[number - 2][1] if number > 1 else None
+        if waves and commit.wave and (before is None or before.wave != commit.wave):
+            if before is not None and before.wave:
+                out += ["", f"> **Gate: {wave_gate(plan, before.wave, commit.wave)}**"]
+            out += ["", f"### Wave {commit.wave}"]
         diff = diffs[index] if diffs is not None and index < len(diffs) else None
         out += ["", *_commit_md(number, commit, number == len(shown), diff)]
     if plan.reports:

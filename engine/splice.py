@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 import yaml
 
-from engine.errors import Location, PatchError, RepoError
+from engine.errors import Location, PatchError, RepoError, YamlError
 from engine.patching import same
-from engine.yamldoc import BOM, YamlDocument, load_one
+from engine.yamldoc import BOM, YamlDocument, load_one, parse_file
 
 # --------------------------------------------------------------------------- rendering
 
@@ -514,7 +514,11 @@ class _Splicer:
                 text = self.render.flow(new)
             elif isinstance(node, yaml.ScalarNode):
                 scalar_col = self.literal_col(node) if node.style in ("|", ">") else col
-                text = self.render.scalar(new, col=scalar_col, style=node.style)
+                # A comment after the value must stay on its line: no block scalar then.
+                trailing = self.text[end : self.next_line(end)].strip()
+                text = self.render.scalar(
+                    new, col=scalar_col, style=node.style, flow=bool(trailing)
+                )
             else:
                 text = self.render.scalar(new, col=col)
             if block_node and ctx.kind == "map":
@@ -571,6 +575,10 @@ def _roundtrip(doc_text: str, new_data: Any, style: Style) -> str:
     rt = YAML(typ="rt")
     rt.preserve_quotes = True
     rt.width = 4096
+    # ruamel writes None as nothing (`key:`); the files we edit spell it `null`.
+    rt.representer.add_representer(
+        type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
     if style.seq_indent:
         rt.indent(mapping=style.indent, sequence=style.indent + 2, offset=style.indent)
     else:
@@ -610,6 +618,14 @@ def _splice(text: str, doc: YamlDocument, new_data: Any, style: Style) -> str | 
 
 def rewrite_document(text: str, doc: YamlDocument, new_data: Any) -> str:
     """The whole file text with `doc` changed to hold `new_data`, all else byte-identical."""
+    return rewrite_and_parse(text, doc, new_data)[0]
+
+
+def rewrite_and_parse(
+    text: str, doc: YamlDocument, new_data: Any
+) -> tuple[str, list[YamlDocument] | None]:
+    """`rewrite_document`, plus the new text's documents when the check parsed them (the
+    caller's next step needs them: parsing once instead of twice halves an edit's cost)."""
     if doc.encrypted:
         raise RepoError(
             "file is SOPS-encrypted; Waypath cannot edit it",
@@ -617,10 +633,19 @@ def rewrite_document(text: str, doc: YamlDocument, new_data: Any) -> str:
             hint="decrypt it with `sops -d`, make the change by hand, and re-encrypt it",
         )
     if same(doc.data, new_data):
-        return text
+        return text, None
     style = detect_style(text)
     old_text = text[doc.start : doc.end]
     new_text = _splice(text, doc, new_data, style)
+    if new_text is not None and doc.node is not None:
+        full = text[: doc.start] + new_text + text[doc.end :]
+        try:
+            parsed = parse_file(doc.path, full)
+        except YamlError:
+            parsed = None
+        if parsed is not None and len(parsed) > doc.index and same(parsed[doc.index].data, new_data):
+            return full, parsed
+        new_text = None
     if doc.node is None:  # an empty document (maybe comments only): add the content
         rendered = dump_yaml(new_data, indent=style.indent, seq_indent=style.seq_indent)
         new_text = _ensure_eol(old_text, style.newline) + rendered.replace("\n", style.newline)
@@ -632,7 +657,7 @@ def rewrite_document(text: str, doc: YamlDocument, new_data: Any) -> str:
                 location=Location(doc.path, doc.line),
                 hint="report this as a Waypath bug with the document; edit the file by hand",
             )
-    return text[: doc.start] + new_text + text[doc.end :]
+    return text[: doc.start] + new_text + text[doc.end :], None
 
 
 def replace_document(text: str, doc: YamlDocument, new_doc_text: str) -> str:

@@ -36,7 +36,7 @@ from engine.patching import apply_ops, same
 from engine.planmodel import Note, ReportItem
 from engine.restructure import restructure
 from engine.selectors import ResolvedSelector, resolve, select
-from engine.splice import append_document, delete_document, replace_document, rewrite_document
+from engine.splice import append_document, delete_document, replace_document, rewrite_and_parse
 from engine.templating import Renderer
 from engine.workspace import Overlay, safe_relpath
 from engine.yamldoc import YamlDocument, parse_file
@@ -128,10 +128,11 @@ def _refresh(overlay: Overlay, doc: YamlDocument) -> YamlDocument:
 
 def edit_document(run: StepRun, doc: YamlDocument, new_data: Any) -> None:
     """Write `new_data` for `doc` into the overlay, spliced into the original text."""
-    if new_data == doc.data:
+    if same(new_data, doc.data):
         return
     text = run.overlay.read_text(doc.path)
-    run.overlay.write_text(doc.path, rewrite_document(text, doc, new_data))
+    new_text, documents = rewrite_and_parse(text, doc, new_data)
+    run.overlay.write_text(doc.path, new_text, documents=documents)
 
 
 def _patch(step: PatchStep, run: StepRun) -> None:
@@ -158,8 +159,11 @@ def _patch(step: PatchStep, run: StepRun) -> None:
                 reason = f" ({result.op.reason})" if result.op.reason else ""
                 touched = (result.op.from_ or "") + " " + result.op.path
                 kind = "values" if "/spec/values" in touched else "edit"
+                message = result.message
+                if doc.kind == "Secret":  # the message quotes the old value: not for a Secret
+                    message = f"{result.op.op} {result.op.from_ or result.op.path}"
                 run.reports.append(
-                    ReportItem(kind, f"{doc.kind} {doc.name}: {result.message}{reason}", doc.path)
+                    ReportItem(kind, f"{doc.kind} {doc.name}: {message}{reason}", doc.path)
                 )
 
 
@@ -241,6 +245,13 @@ def _template(step: TemplateStep, run: StepRun) -> None:
         for found in targets:
             doc = _refresh(run.overlay, found)
             _check_writable(doc)
+            if run.redact(doc.data) != doc.data:
+                raise RepoError(
+                    f"{doc.path}: a template cannot replace {doc.kind} {doc.name}: its values "
+                    "are hidden from templates, so they would be lost",
+                    location=Location(doc.path, doc.line),
+                    hint="edit the Secret with a `patch` step, or by hand",
+                )
             text = render({"doc": run.redact(doc.data)})
             rendered = _parse_rendered(text, "template", run)
             if _data_of(rendered) == [doc.data]:

@@ -338,11 +338,17 @@ class Overlay:
 
     # -- writing -------------------------------------------------------------------
 
-    def write_text(self, path: str, text: str) -> None:
+    def write_text(
+        self, path: str, text: str, *, documents: list[YamlDocument] | None = None
+    ) -> None:
+        """Write a file; `documents` are its parsed documents when the caller has them."""
         path = self._path(path)
         self._written[path] = text
         self._deleted.discard(path)
-        self._docs.pop(path, None)
+        if documents is None:
+            self._docs.pop(path, None)
+        else:
+            self._docs[path] = documents
         self._candidates.clear()
 
     def delete(self, path: str) -> None:

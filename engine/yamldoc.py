@@ -8,7 +8,10 @@ gives the same bytes).
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +26,8 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # these bound what one document may expand to.
 MAX_NODES = 1_000_000
 MAX_DEPTH = 500
+# Composing costs ~40 bytes of memory per byte of YAML; a file this big is no manifest.
+MAX_CHARS = 8 * 1024 * 1024
 
 BOM = "\ufeff"
 _MARKER = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)[ \t]*", re.MULTILINE)
@@ -117,7 +122,7 @@ class YamlDocument:
         return Location(self.path, self.line)
 
 
-def _error(path: str, exc: yaml.YAMLError, offset_line: int = 0) -> YamlError:
+def _error(path: str, exc: yaml.YAMLError, offset_line: int = 0, text: str = "") -> YamlError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
@@ -125,6 +130,11 @@ def _error(path: str, exc: yaml.YAMLError, offset_line: int = 0) -> YamlError:
     location = Location(path)
     if mark is not None:
         location = Location(path, mark.line + 1 + offset_line, mark.column + 1)
+    elif isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, a position
+        char = exc.character
+        code = ord(char) if isinstance(char, str) else int(char)
+        message = f"invalid YAML: {exc.reason} (character #x{code:04x})"
+        location = Location(path, text.count("\n", 0, exc.position) + 1 + offset_line)
     return YamlError(message, location=location, hint="fix the YAML syntax at this place")
 
 
@@ -175,7 +185,7 @@ def _check_depth(path: str, text: str) -> None:
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError as exc:
-        raise _error(path, exc) from None
+        raise _error(path, exc, text=text) from None
 
 
 def _check_nodes(path: str, root: yaml.Node) -> bool:
@@ -269,7 +279,7 @@ def compose_all(path: str, text: str) -> list[yaml.Node | None]:
             node = loader.get_node()
             nodes.append(node)
     except yaml.YAMLError as exc:
-        raise _error(path, exc) from None
+        raise _error(path, exc, text=text) from None
     finally:
         loader.dispose()
     return nodes
@@ -285,6 +295,12 @@ def construct(path: str, node: yaml.Node | None) -> tuple[Any, bool]:
         return loader.construct_document(node), shared
     except yaml.YAMLError as exc:
         raise _error(path, exc) from None
+    except (ValueError, OverflowError) as exc:  # e.g. `2001-13-45`, an int of 5,000 digits
+        raise YamlError(
+            f"invalid YAML value: {exc}",
+            location=Location(path, node.start_mark.line + 1),
+            hint="quote the value to make it a string, or fix it",
+        ) from None
     finally:
         loader.dispose()
 
@@ -298,8 +314,34 @@ def _is_empty_node(node: yaml.Node) -> bool:
     )
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic GC: it rescans every node made so far, each time it runs, which
+    makes a file of 50,000 documents take 7x longer (quadratic). The rare cycle (a
+    recursive alias) is collected once the GC runs again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_file(path: str, text: str) -> list[YamlDocument]:
     """Every document of a file, with data, node marks and spans. Empty documents are kept."""
+    with _no_gc():
+        return _parse_file(path, text)
+
+
+def _parse_file(path: str, text: str) -> list[YamlDocument]:
+    if len(text) > MAX_CHARS:
+        raise YamlError(
+            f"file is too large to parse ({len(text) // 1024} KiB; the limit is "
+            f"{MAX_CHARS // 1024} KiB)",
+            location=Location(path, 1),
+            hint="split the file, or keep it out of the repo's YAML (e.g. in .gitignore)",
+        )
     offset = 1 if text.startswith(BOM) else 0
     body = text[offset:]
     nodes = compose_all(path, body)
@@ -316,13 +358,16 @@ def parse_file(path: str, text: str) -> list[YamlDocument]:
             hint="put each `---` separator on a line of its own",
         )
     docs: list[YamlDocument] = []
+    counted, lines = 0, 1  # starts only grow: count newlines once, not once per document
     for index, (node, (head, start, end)) in enumerate(zip(nodes, segments, strict=True)):
         if node is not None and offset:
             _shift_marks(node, offset)
         data, shared = construct(path, node)
         if node is not None and _is_empty_node(node):
             node = None
-        line = text.count("\n", 0, start) + 1
+        lines += text.count("\n", counted, start)
+        counted = start
+        line = lines
         if node is not None:
             line = node.start_mark.line + 1
         docs.append(

@@ -1,4 +1,5 @@
-"""`waypath apply`: write a plan (made now, or read from plan.json) to the working tree."""
+"""`waypath apply`: write a plan (made now, or read from plan.json) to the working tree,
+or with `--commit` as one git commit per phase on a branch."""
 
 from __future__ import annotations
 
@@ -8,10 +9,24 @@ from pathlib import Path
 from typing import TextIO
 
 from engine.apply import apply_plan
-from engine.commands import plan as plan_command
+from engine.commands import common
+from engine.config import load_config
+from engine.describe import Described, describe
 from engine.error_handler import EXIT_OK
 from engine.errors import PlanError, UsageError
 from engine.planmodel import Plan
+from engine.planner import split_target
+from engine.rollout import (
+    Planner,
+    Rollout,
+    default_branch,
+    plan_requests,
+    planner_for,
+    push,
+    roll_out,
+    target_label,
+    with_old_files,
+)
 
 
 def load_plan(path: Path) -> Plan:
@@ -23,6 +38,42 @@ def load_plan(path: Path) -> Plan:
             hint="make one with `waypath plan --format json --out plan.json`",
         ) from exc
     return Plan.from_json(raw)
+
+
+def inside(repo: Path, path: Path | None) -> list[str]:
+    """`path` relative to the repo, if it lies inside it (a --describe file to tolerate)."""
+    if path is None:
+        return []
+    try:
+        return [path.resolve().relative_to(repo.resolve()).as_posix()]
+    except ValueError:
+        return []
+
+
+def report_rollout(rollout: Rollout, out: TextIO) -> None:
+    for section in rollout.sections:
+        for commit, sha in zip(section.planned.plan.commits, section.shas, strict=True):
+            if sha:
+                out.write(f"{sha[:12]} {commit.subject}\n")
+            elif commit.notes:
+                out.write(f"  (manual only, no commit) {commit.subject}\n")
+    if rollout.made:
+        where = "new branch" if rollout.created else "branch"
+        out.write(f"made {rollout.made} commit(s) on {where} {rollout.branch}\n")
+    else:
+        out.write(f"nothing to do: no new commit on {rollout.branch}\n")
+
+
+def write_description(rollout: Rollout, path: Path, base: str | None, out: TextIO) -> None:
+    parts = [Described(s.planned.plan, s.planned.read, s.shas) for s in rollout.sections]
+    text = describe(
+        parts,
+        branch=rollout.branch,
+        base=base,
+        previous=[(c.sha, c.subject) for c in rollout.previous],
+    )
+    path.write_text(text, encoding="utf-8")
+    out.write(f"merge request description written to {path}\n")
 
 
 def run(
@@ -37,31 +88,88 @@ def run(
     allow_unsupported: bool,
     allow_dirty: bool,
     out: TextIO,
+    commit: bool = False,
+    branch: str | None = None,
+    base: str | None = None,
+    author: str | None = None,
+    wave: str | None = None,
+    describe_file: Path | None = None,
+    push_remote: str | None = None,
+    force_branch: bool = False,
 ) -> int:
-    if (target is None) == (plan_file is None):
+    if target is not None and plan_file is not None:
         raise UsageError(
-            "give either --to COMPONENT@RELEASE or a PLAN.json file",
+            "give either --to COMPONENT@RELEASE or a PLAN.json file, not both",
             hint="`waypath apply --to linkerd@enterprise-2.16` or `waypath apply plan.json`",
         )
+    if not commit and (branch or author or push_remote or force_branch or base):
+        raise UsageError(
+            "--branch, --base, --author, --push and --force-branch need --commit",
+            hint="add --commit to make one git commit per phase",
+        )
+    root = repo.resolve()
+    planners: list[Planner]
     if plan_file is not None:
-        plan = load_plan(plan_file)
+        if wave is not None:
+            raise UsageError("--wave applies when planning; the plan file is already made")
+        fixed = load_plan(plan_file)
+        planners = [lambda root: with_old_files(root, fixed)]
+        component, release = split_target(fixed.target)
+        default = default_branch(component, release, wave)
     else:
-        assert target is not None
-        _, plan = plan_command.build(
-            repo=repo,
+        lib = common.library(recipe_dirs)
+        requests = plan_requests(
+            load_config(root),
             target=target,
-            recipe_dirs=recipe_dirs,
             params=params,
             assume=assume,
             via=via,
             allow_unsupported=allow_unsupported,
+            wave=wave,
         )
+        if len(requests) > 1 and not commit:
+            raise UsageError(
+                "waypath.yaml names several components: "
+                + ", ".join(r.target for r in requests),
+                hint="pass --to for one of them, or write them all as commits with "
+                "`waypath apply --commit` / `waypath sync`",
+            )
+        planners = [planner_for(lib, r) for r in requests]
+        labels = [target_label(lib, r) for r in requests]
+        default = default_branch(
+            "-".join(c for c, _ in labels), "-".join(v for _, v in labels), wave
+        )
+
+    if commit:
+        rollout = roll_out(
+            root,
+            planners,
+            branch=branch or default,
+            base=base,
+            allow_dirty=allow_dirty,
+            force_branch=force_branch,
+            author=author,
+            tolerate=inside(root, describe_file),
+        )
+        report_rollout(rollout, out)
+        if describe_file is not None:
+            write_description(rollout, describe_file, base, out)
+        if push_remote is not None:
+            push(root, push_remote, rollout.branch)
+            out.write(f"pushed {rollout.branch} to {push_remote}\n")
+        return EXIT_OK
+
+    planned = planners[0](root)
+    plan = planned.plan
+    if describe_file is not None:
+        describe_file.write_text(describe([Described(plan, planned.read)]), encoding="utf-8")
     if not plan.has_changes:
         out.write(f"nothing to do: {plan.target} is already reached\n")
         return EXIT_OK
-    written = apply_plan(repo.resolve(), plan, allow_dirty=allow_dirty)
+    written = apply_plan(root, plan, allow_dirty=allow_dirty)
     for change in written:
         mark = {"added": "A", "modified": "M", "deleted": "D"}[change.status]
         out.write(f"{mark} {change.path}\n")
     out.write(f"applied {len(plan.commits)} phase(s) of {plan.target} to the working tree\n")
     return EXIT_OK
+

@@ -8,28 +8,45 @@ from typing import TextIO
 
 from engine import render
 from engine.commands import common
+from engine.config import load_config
+from engine.describe import Described, describe
 from engine.error_handler import EXIT_CHANGES, EXIT_OK
+from engine.errors import UsageError
 from engine.planmodel import Plan
-from engine.planner import PlanRequest, make_plan
+from engine.planner import make_plan
+from engine.rollout import plan_requests
 from engine.workspace import Workspace
 
 
 def build(
     *,
     repo: Path,
-    target: str,
+    target: str | None,
     recipe_dirs: Sequence[Path],
     params: Mapping[str, str],
     assume: Mapping[str, str],
     via: Sequence[str],
     allow_unsupported: bool,
+    wave: str | None = None,
 ) -> tuple[Workspace, Plan]:
+    """The plan for `--to`, or for the one component waypath.yaml declares; its waves apply."""
     lib = common.library(recipe_dirs)
     ws = common.workspace(repo)
-    request = PlanRequest(
-        target=target, params=params, assume=assume, via=via, allow_unsupported=allow_unsupported
+    requests = plan_requests(
+        load_config(ws.root),
+        target=target,
+        params=params,
+        assume=assume,
+        via=via,
+        allow_unsupported=allow_unsupported,
+        wave=wave,
     )
-    return ws, make_plan(ws, lib, request)
+    if len(requests) > 1:
+        raise UsageError(
+            "waypath.yaml names several components: " + ", ".join(r.target for r in requests),
+            hint="pass --to for one of them, or commit them all with `waypath sync`",
+        )
+    return ws, make_plan(ws, lib, requests[0])
 
 
 def _reader(ws: Workspace) -> Callable[[str], bytes | None]:
@@ -54,7 +71,7 @@ def format_plan(plan: Plan, ws: Workspace, fmt: str, *, diff: bool) -> str:
 def run(
     *,
     repo: Path,
-    target: str,
+    target: str | None,
     recipe_dirs: Sequence[Path],
     params: Mapping[str, str],
     assume: Mapping[str, str],
@@ -64,6 +81,8 @@ def run(
     diff: bool,
     out_file: Path | None,
     out: TextIO,
+    wave: str | None = None,
+    describe_file: Path | None = None,
 ) -> int:
     ws, plan = build(
         repo=repo,
@@ -73,7 +92,10 @@ def run(
         assume=assume,
         via=via,
         allow_unsupported=allow_unsupported,
+        wave=wave,
     )
+    if describe_file is not None:
+        describe_file.write_text(describe([Described(plan, _reader(ws))]), encoding="utf-8")
     text = format_plan(plan, ws, fmt, diff=diff)
     if out_file is not None:
         out_file.write_text(text, encoding="utf-8")

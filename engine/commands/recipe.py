@@ -1,14 +1,116 @@
-"""`waypath recipe ...`: tools for recipe authors."""
+"""`waypath recipe ...`: tools for recipe authors (scaffold, lint, test, snapshot review)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
-from engine.error_handler import EXIT_OK
+from engine.error_handler import EXIT_ERROR, EXIT_OK
 from engine.loading import recipe_json_schema
 
 
 def schema(*, out: TextIO) -> int:
     out.write(json.dumps(recipe_json_schema(), indent=2) + "\n")
     return EXIT_OK
+
+
+def lint(*, paths: Sequence[Path], recipe_dirs: Sequence[Path], out: TextIO) -> int:
+    from engine.authoring.libraries import effective_dirs
+    from engine.authoring.lint import library_dirs
+    from engine.authoring.lint import lint as run_lint
+
+    dirs = library_dirs([*paths, *recipe_dirs]) if paths else effective_dirs(recipe_dirs)
+    result = run_lint(dirs)
+    for problem in result.problems:
+        out.write(f"{problem}\n")
+    for note in result.notes:
+        out.write(f"note: {note}\n")
+    errors, warnings = len(result.errors), len(result.problems) - len(result.errors)
+    if errors:
+        out.write(f"{errors} problem(s), {warnings} warning(s)\n")
+        return EXIT_ERROR
+    out.write(f"recipes ok ({warnings} warning(s))\n")
+    return EXIT_OK
+
+
+def test(*, recipe_name: str | None, update: bool, recipe_dirs: Sequence[Path], out: TextIO) -> int:
+    from engine.authoring import casetest, libraries
+
+    library = libraries.load(recipe_dirs)
+    folders = [c.path.parent for c in library.components.values()]
+    cases, recipe = casetest.select_cases(casetest.find_cases(folders), library, recipe_name)
+    ran = failed = 0
+    for case in cases:
+        result = casetest.run_case(case, library)
+        if not casetest.involves(result, recipe):
+            continue
+        ran += 1
+        if update and not result.ok:
+            result = casetest.run_case(case, library, update=True)
+        if result.updated:
+            out.write(f"updated {case.name}\n")
+        elif result.ok:
+            out.write(f"ok      {case.name} ({' -> '.join(result.recipes) or 'no change'})\n")
+        else:
+            failed += 1
+            out.write(f"FAILED  {case.name}\n")
+            for failure in result.failures:
+                out.write(failure if failure.endswith("\n") else failure + "\n")
+    if not ran:
+        out.write("no recipe cases found (see docs/authoring.md, 'Recipe cases')\n")
+    out.write(f"{ran} case(s), {failed} failed\n")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def new(
+    *,
+    component: str,
+    from_release: str,
+    to_release: str,
+    old_values: Path | None,
+    new_values: Path | None,
+    recipe_dirs: Sequence[Path],
+    out: TextIO,
+) -> int:
+    from engine.authoring.scaffold import new_recipe
+    from engine.authoring.valuesdiff import summary_lines
+
+    made = new_recipe(
+        component=component,
+        from_release=from_release,
+        to_release=to_release,
+        recipe_dirs=recipe_dirs,
+        old_values=old_values,
+        new_values=new_values,
+    )
+    copied = f" (copied from {made.template})" if made.template else ""
+    out.write(f"wrote {made.recipe_path}{copied}\n")
+    if made.release_added:
+        out.write(f"added {to_release} to the releases of {made.component_path}\n")
+    if made.values is not None:
+        out.write("chart default values:\n")
+        out.writelines(f"  {line}\n" for line in summary_lines(made.values))
+    out.write(
+        "next: fill in every TODO(waypath) marker, then run `waypath recipe lint` and "
+        "`waypath recipe test` (docs/authoring.md)\n"
+    )
+    return EXIT_OK
+
+
+def snapshot_report(*, out_file: Path | None, snapshots: Path, scenarios: str, out: TextIO) -> int:
+    from engine.authoring import libraries, snapreport
+
+    rendered = snapreport.render_scenarios(scenarios, lambda: libraries.load([]))
+    drift = snapreport.compare(rendered, snapshots)
+    report = snapreport.render_report(drift, snapshots=snapshots.as_posix())
+    if out_file is not None:
+        out_file.write_text(report, encoding="utf-8")
+        out.write(f"snapshot report written to {out_file}\n")
+    else:
+        out.write(report)
+    if drift.clean:
+        return EXIT_OK
+    out.write(f"{len(drift.files)} snapshot file(s) drifted, {len(drift.unused)} unused\n")
+    return EXIT_ERROR

@@ -1,0 +1,206 @@
+"""`waypath recipe lint`: every problem of a recipe library, each with its place and code.
+
+Order of checks: the schema (loading's located errors), then, on the files that loaded,
+the graph, templates, patch paths and values keys, and TODO markers left by
+`waypath recipe new`. Checks that need reference data say when they were skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.authoring import reference
+from engine.authoring.lint_graph import check_graph
+from engine.authoring.lint_patches import PatchCheck, check_patches
+from engine.authoring.lint_templates import check_templates
+from engine.authoring.problems import LintProblem
+from engine.errors import Location, Problem, RecipeError, VersionError
+from engine.loading import (
+    ComponentSource,
+    Library,
+    RecipeSource,
+    bundled_recipes_dir,
+    load_library,
+    load_yaml_model,
+)
+from engine.models import Component, Recipe
+from engine.versions import Catalog
+
+TODO = "TODO(waypath)"
+
+
+@dataclass
+class LintResult:
+    problems: list[LintProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was checked or skipped, and why
+
+    @property
+    def errors(self) -> list[LintProblem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def library_dirs(paths: Sequence[Path]) -> list[Path]:
+    """Recipe library folders for the given paths: a library, a component folder or a file."""
+    dirs: list[Path] = []
+    for path in paths:
+        folder = path if path.is_dir() else path.parent
+        if (folder / "component.yaml").is_file() or any(folder.glob("*.yaml")):
+            folder = folder.parent
+        if folder.resolve() not in [d.resolve() for d in dirs]:
+            dirs.append(folder)
+    return dirs
+
+
+def _component_folders(dirs: Sequence[Path]) -> list[Path]:
+    return [
+        c for d in dirs for c in sorted(d.iterdir()) if c.is_dir() and not c.name.startswith(".")
+    ]
+
+
+def _recipe_files(folder: Path) -> list[Path]:
+    found = []
+    for path in sorted(folder.rglob("*.y*ml")):
+        parts = path.relative_to(folder).parts
+        if any(p in ("templates", "tests") or p.startswith(".") for p in parts[:-1]):
+            continue
+        if path.is_file() and path.name != "component.yaml":
+            found.append(path)
+    return found
+
+
+def _code(problem: Problem) -> str:
+    if problem.message.startswith("YAML syntax error"):
+        return "yaml-syntax"
+    if "is already used by" in problem.message or "is already defined in" in problem.message:
+        return "duplicate-id"
+    if "is not a known release" in problem.message:
+        return "unknown-target"
+    return "schema"
+
+
+def _schema_problems(exc: RecipeError) -> list[LintProblem]:
+    found = []
+    for problem in exc.problems or [Problem(exc.message, exc.location)]:
+        where = problem.location or exc.location or Location("<recipes>")
+        field_ = f"{problem.field_path}: " if problem.field_path else ""
+        found.append(LintProblem(where, _code(problem), field_ + problem.message))
+    return found
+
+
+def _partial_library(dirs: Sequence[Path], bad: set[str]) -> Library:
+    """What loads cleanly, so the other checks can still run when some files are broken."""
+    library = Library()
+    folders = _component_folders(dirs)
+    for folder in folders:
+        path = folder / "component.yaml"
+        if path.is_file() and str(path) not in bad:
+            try:
+                component = load_yaml_model(path, Component)
+                if component.name not in library.components:
+                    library.components[component.name] = ComponentSource(
+                        component, path, Catalog(component)
+                    )
+            except (RecipeError, VersionError):
+                pass
+    for folder in folders:
+        for path in _recipe_files(folder):
+            if str(path) in bad:
+                continue
+            try:
+                recipe = load_yaml_model(path, Recipe)
+            except RecipeError:
+                continue
+            recipe_id = recipe.id or path.stem
+            if recipe.component in library.components and recipe_id not in library.recipes:
+                library.recipes[recipe_id] = RecipeSource(recipe, recipe_id, path, path.parent)
+    return library
+
+
+def _folder_names(paths: set[str], dirs: Sequence[Path]) -> set[str]:
+    """Component folder names (first level below a library folder) holding these files."""
+    names = set()
+    for path in paths:
+        resolved = Path(path).resolve()
+        for folder in dirs:
+            if resolved.is_relative_to(folder.resolve()):
+                names.add(resolved.relative_to(folder.resolve()).parts[0])
+    return names
+
+
+def _load(dirs: Sequence[Path], result: LintResult) -> Library:
+    bundled = bundled_recipes_dir().resolve()
+    extra = [d for d in dirs if d.resolve() != bundled]
+    needs_bundled = len(extra) < len(dirs) or any(
+        not (c / "component.yaml").is_file() for c in _component_folders(extra)
+    )
+    try:
+        return load_library(extra, include_bundled=needs_bundled)
+    except RecipeError as exc:
+        problems = _schema_problems(exc)
+        result.problems.extend(problems)
+        bad = {p.location.path for p in problems}
+        return _partial_library(([bundled] if needs_bundled else []) + extra, bad)
+
+
+def _todos(path: Path) -> list[LintProblem]:
+    found = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    for number, line in enumerate(lines, 1):
+        column = line.find(TODO)
+        if column >= 0:
+            text = line[column + len(TODO) :].strip(" :\"'") or "fill this in"
+            found.append(LintProblem(Location(str(path), number, column + 1), "todo", text))
+    return found
+
+
+def _inside(path: Path, dirs: Sequence[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(d.resolve()) for d in dirs)
+
+
+def lint(dirs: Sequence[Path]) -> LintResult:
+    """Lint the recipe libraries `dirs`; problems only for files inside them."""
+    result = LintResult()
+    library = _load(dirs, result)
+    broken = _folder_names({p.location.path for p in result.problems}, dirs)
+    patches = PatchCheck()
+    for name, component in sorted(library.components.items()):
+        recipes = library.recipes_for(name)
+        mine = [s for s in recipes if _inside(s.path, dirs)]
+        if not mine and not _inside(component.path, dirs):
+            continue
+        if name in broken or component.path.parent.name in broken:
+            # a graph without the broken files would only report their absence
+            result.notes.append(f"graph checks of `{name}` skipped until its files load")
+        else:
+            result.problems.extend(check_graph(component, recipes))
+        if _inside(component.path, dirs):
+            result.problems.extend(_todos(component.path))
+        for source in mine:
+            result.problems.extend(check_templates(source))
+            check_patches(source, component, patches)
+            result.problems.extend(_todos(source.path))
+    result.problems.extend(patches.problems)
+    result.problems = sorted(set(result.problems), key=LintProblem.sort_key)
+    result.problems = [p for p in result.problems if _inside(Path(p.location.path), dirs)]
+    if reference.charts_dir() is None:
+        result.notes.append(
+            "values-key check skipped: no reference chart values found "
+            "(set WAYPATH_REFERENCE to the folder holding index.tsv)"
+        )
+    elif patches.skipped:
+        result.notes.append(
+            "values-key check skipped for chart versions without reference values: "
+            + ", ".join(sorted(patches.skipped))
+        )
+    if not reference.crd_schemas():
+        result.notes.append(
+            "patch-path check used the built-in HelmRelease field list "
+            "(Flux CRDs not found; set WAYPATH_FLUX_SCHEMAS)"
+        )
+    return result

@@ -1,0 +1,90 @@
+"""`waypath sync`: reconcile the repo toward waypath.yaml (the Renovate hand-off)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from engine.commands import common
+from engine.commands.apply import inside, report_rollout, write_description
+from engine.describe import Described, describe
+from engine.error_handler import EXIT_OK
+from engine.errors import UsageError
+from engine.renovate import DATA_FILE_ENV, read_data_file
+from engine.rollout import push
+from engine.sync import sync
+
+
+def run(
+    *,
+    repo: Path,
+    recipe_dirs: Sequence[Path],
+    params: Mapping[str, str],
+    assume: Mapping[str, str],
+    no_commit: bool,
+    allow_dirty: bool,
+    wave: str | None,
+    describe_file: Path | None,
+    branch: str | None,
+    base: str | None,
+    author: str | None,
+    push_remote: str | None,
+    force_branch: bool,
+    out: TextIO,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    if no_commit and (branch or author or push_remote or force_branch or base):
+        raise UsageError("--branch, --base, --author, --push and --force-branch make commits")
+    env = os.environ if environ is None else environ
+    upgrades = None
+    if env.get(DATA_FILE_ENV):
+        upgrades = read_data_file(Path(env[DATA_FILE_ENV]))
+        for up in upgrades:
+            out.write(
+                f"renovate: {up.dep_name} {up.current_version} -> {up.new_version} "
+                f"({up.package_file})\n"
+            )
+    root = repo.resolve()
+    result = sync(
+        root,
+        common.library(recipe_dirs),
+        upgrades=upgrades,
+        commit=not no_commit,
+        branch=branch,
+        base=base,
+        wave=wave,
+        params=params,
+        assume=assume,
+        allow_dirty=allow_dirty,
+        force_branch=force_branch,
+        author=author,
+        tolerate=inside(root, describe_file),
+    )
+    if not result.components:
+        out.write("nothing to do: Renovate bumped no component Waypath knows\n")
+        return EXIT_OK
+    if result.rollout is not None:
+        report_rollout(result.rollout, out)
+        if describe_file is not None:
+            write_description(result.rollout, describe_file, base, out)
+        if push_remote is not None:
+            push(root, push_remote, result.rollout.branch)
+            out.write(f"pushed {result.rollout.branch} to {push_remote}\n")
+        return EXIT_OK
+    for planned in result.written:
+        plan = planned.plan
+        if plan.has_changes:
+            for commit in plan.commits:
+                for change in commit.changes:
+                    mark = {"added": "A", "modified": "M", "deleted": "D"}[change.status]
+                    out.write(f"{mark} {change.path}\n")
+            out.write(f"wrote {plan.target} to the working tree (not committed)\n")
+        else:
+            out.write(f"nothing to do: {plan.target} is already reached\n")
+    if describe_file is not None:
+        parts = [Described(p.plan, p.read) for p in result.written]
+        describe_file.write_text(describe(parts), encoding="utf-8")
+        out.write(f"merge request description written to {describe_file}\n")
+    return EXIT_OK
