@@ -247,6 +247,8 @@ def _instance_values(instance: Instance, folder: str) -> dict[str, Any]:
         "api_version": core.doc.api_version,
         "release_name": core.release_name,
         "target_namespace": core.target_namespace,
+        # Where the release's objects live: targetNamespace, else the HelmRelease's own.
+        "release_namespace": core.target_namespace or core.namespace,
         "storage_namespace": core.storage_namespace,
         "chart": core.chart,
         "chart_version": core.pin,

@@ -108,16 +108,15 @@ def run_step(step: AnyStep, run: StepRun) -> bool:
 # --------------------------------------------------------------------------- patch
 
 
-def _render_ops(ops: list[Op], run: StepRun) -> list[Op]:
+def _render_ops(ops: list[Op], run: StepRun, variables: dict[str, Any]) -> list[Op]:
     rendered = []
     for op in ops:
-        update: dict[str, Any] = {"path": run.render(op.path, "op path")}
+        what = f"{run.where}: op"
+        update: dict[str, Any] = {"path": run.renderer.string(op.path, variables, what=what)}
         if op.from_ is not None:
-            update["from_"] = run.render(op.from_, "op from")
+            update["from_"] = run.renderer.string(op.from_, variables, what=what)
         if "value" in op.model_fields_set:
-            update["value"] = run.renderer.value(
-                op.value, run.variables, what=f"{run.where}: op value"
-            )
+            update["value"] = run.renderer.value(op.value, variables, what=f"{what} value")
         rendered.append(op.model_copy(update=update))
     return rendered
 
@@ -137,10 +136,11 @@ def edit_document(run: StepRun, doc: YamlDocument, new_data: Any) -> None:
 
 def _patch(step: PatchStep, run: StepRun) -> None:
     _, docs = run.select(step.patch.select)
-    ops = _render_ops(step.patch.ops, run)
     for found in docs:
         doc = _refresh(run.overlay, found)
         _check_writable(doc)
+        # Op values may name the document they patch: `{{ doc.spec.chart.spec.chart }}`.
+        ops = _render_ops(step.patch.ops, run, {**run.variables, "doc": run.redact(doc.data)})
         where = f"{run.where} on {doc.path} ({doc.kind} {doc.name})"
         results = []
         for segment in _segments(ops):
