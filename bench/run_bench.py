@@ -19,6 +19,7 @@ a benchmark measures; the goals are read by people (see bench/README.md).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -162,7 +163,7 @@ def main() -> int:
             f"| {r['plan_s']} | {r['plan_vs_read']}x | {r['plan_vs_pyyaml']}x "
             f"| {r['plan_peak_mb']} | {round(r['plan_peak_mb'] - r['repo_mb'], 1)} |"
         )
-    for a, b in zip(rows, rows[1:], strict=False):
+    for a, b in itertools.pairwise(rows):
         growth = (b["plan_s"] / a["plan_s"]) / (b["clusters"] / a["clusters"])
         lines.append(
             f"\ngrowth {a['clusters']} -> {b['clusters']} clusters: plan time x"

@@ -28,6 +28,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from engine.errors import Location, Problem, RecipeError, VersionError, WaypathError
 from engine.graph import Edge, VersionGraph
 from engine.models import STEP_KINDS, Component, Recipe
+from engine.patchlines import patch_recipes
 from engine.versions import Catalog, parse_constraint
 from engine.yamldoc import parse_file
 
@@ -437,6 +438,7 @@ class RecipeSource:
     id: str
     path: Path
     folder: Path  # templates are relative to it
+    generated: bool = False  # made by the engine (patch upgrades), not read from a file
 
 
 @dataclass
@@ -622,6 +624,8 @@ def load_library(extra_dirs: Sequence[Path] = (), *, include_bundled: bool = Tru
             problems.extend(_load_component(folder / "component.yaml", library))
     for folder in folders:
         problems.extend(_load_recipes(folder, library))
+    if not problems:
+        _add_patch_recipes(library)
     if problems:
         files = len({p.location.path for p in problems if p.location})
         raise RecipeError(
@@ -631,6 +635,38 @@ def load_library(extra_dirs: Sequence[Path] = (), *, include_bundled: bool = Tru
             hint=_FORMAT_HINT,
         )
     return library
+
+
+def _add_patch_recipes(library: Library) -> None:
+    """Generated recipes for patch upgrades inside a release line (engine/patchlines.py).
+
+    A written recipe with the same id, or one claiming the same hop, takes precedence."""
+    for name, source in library.components.items():
+        catalog = source.catalog
+        written = [
+            (s.recipe.from_.edition, parse_constraint(s.recipe.from_.versions), s.recipe.to)
+            for s in library.recipes_for(name)
+        ]
+        for recipe in patch_recipes(source.component, catalog):
+            assert recipe.id is not None
+            if recipe.id in library.recipes:
+                continue
+            starts = [
+                v
+                for v in catalog.releases
+                if v.edition == recipe.from_.edition
+                and parse_constraint(recipe.from_.versions).allows(v.semver)
+            ]
+            if any(
+                edition == recipe.from_.edition
+                and to == recipe.to
+                and any(versions.allows(v.semver) for v in starts)
+                for edition, versions, to in written
+            ):
+                continue
+            library.recipes[recipe.id] = RecipeSource(
+                recipe, recipe.id, source.path, source.path.parent, generated=True
+            )
 
 
 # --------------------------------------------------------------------------- schema

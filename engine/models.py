@@ -75,6 +75,11 @@ class Component(StrictModel):
     editions: list[Edition] = Field(min_length=1)
     releases: list[Release] = Field(min_length=1)
     detectors: list[Detector] = Field(min_length=1)
+    patch_upgrades: bool = Field(
+        default=True,
+        description="Generate a chart-bump recipe inside every release line "
+        "(e.g. enterprise-2.16.1 -> enterprise-2.16.5).",
+    )
 
 
 # --------------------------------------------------------------------------- recipe parts

@@ -106,10 +106,7 @@ _FALSE = {"false", "no", "off", "0"}
 
 
 def convert_param(name: str, param: Param, text: str) -> Any:
-    if param.secret:  # its value must not appear in an error message either
-        shown = "<secret>"
-    else:
-        shown = text
+    shown = "<secret>" if param.secret else text  # a secret is not echoed in errors either
     if param.type == "boolean":
         if text.lower() in _TRUE:
             return True
@@ -119,7 +116,7 @@ def convert_param(name: str, param: Param, text: str) -> Any:
     if param.type == "integer":
         try:
             return int(text)
-        except ValueError as exc:
+        except ValueError:
             raise VersionError(f"--set {name}={shown}: expected a whole number") from None
     if param.type == "choice" and text not in param.choices:
         raise VersionError(f"--set {name}={shown}: expected one of {', '.join(param.choices)}")

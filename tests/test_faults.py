@@ -100,8 +100,9 @@ def state(repo: Path) -> tuple[Any, ...]:
 
 
 @contextmanager
-def failing_fs(monkeypatch: pytest.MonkeyPatch, at: int | None, exc: Callable[[], BaseException]
-               ) -> Iterator[list[str]]:
+def failing_fs(
+    monkeypatch: pytest.MonkeyPatch, at: int | None, exc: Callable[[], BaseException]
+) -> Iterator[list[str]]:
     """Every Fs call is counted; call number `at` raises (a write writes half first)."""
     calls: list[str] = []
     with monkeypatch.context() as patch:
@@ -121,8 +122,7 @@ def failing_fs(monkeypatch: pytest.MonkeyPatch, at: int | None, exc: Callable[[]
 
 
 @contextmanager
-def failing_git(monkeypatch: pytest.MonkeyPatch, at: int | None, mode: str
-                ) -> Iterator[list[str]]:
+def failing_git(monkeypatch: pytest.MonkeyPatch, at: int | None, mode: str) -> Iterator[list[str]]:
     """Every Git.run is counted; call number `at` fails. Modes: `enospc` (git exits 128 with
     'No space left on device'), `eacces` (git cannot be started), `kill-before` (killed
     before the command ran), `kill-after` (the command did its work, then the kill)."""
@@ -167,8 +167,9 @@ def expect_failure(action: Callable[[], object]) -> None:
 
 
 @pytest.fixture(scope="module")
-def reference(template: Path, library: Any, tmp_path_factory: pytest.TempPathFactory
-              ) -> dict[str, Any]:
+def reference(
+    template: Path, library: Any, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """The states a commit_plan run passes through, and the result of apply_plan."""
     base = tmp_path_factory.mktemp("reference")
     repo = fresh(template, base, 0)
@@ -202,7 +203,10 @@ def _calls(action: Callable[[], object], spy: Any) -> int:
 
 
 def test_apply_plan_survives_a_fault_at_every_write(
-    template: Path, library: Any, reference: dict[str, Any], tmp_path: Path,
+    template: Path,
+    library: Any,
+    reference: dict[str, Any],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     probe = fresh(template, tmp_path, 0)
@@ -229,7 +233,10 @@ GIT_MODES = ["enospc", "eacces", "kill-before", "kill-after"]
 
 
 def test_apply_plan_survives_a_fault_at_every_git_call(
-    template: Path, library: Any, reference: dict[str, Any], tmp_path: Path,
+    template: Path,
+    library: Any,
+    reference: dict[str, Any],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     probe = fresh(template, tmp_path, 0)
@@ -266,13 +273,17 @@ def _finish(repo: Path, library: Any, reference: dict[str, Any]) -> None:
 
 
 def test_commit_plan_survives_a_fault_at_every_write(
-    template: Path, library: Any, reference: dict[str, Any], tmp_path: Path,
+    template: Path,
+    library: Any,
+    reference: dict[str, Any],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     probe = fresh(template, tmp_path, 0)
     plan = make(probe, library)
-    total = _calls(lambda: commit_plan(probe, plan, branch=None),
-                   failing_fs(monkeypatch, None, enospc))
+    total = _calls(
+        lambda: commit_plan(probe, plan, branch=None), failing_fs(monkeypatch, None, enospc)
+    )
     assert total >= 8
     n = 0
     for at in range(total):
@@ -289,7 +300,10 @@ def test_commit_plan_survives_a_fault_at_every_write(
 
 
 def test_commit_plan_survives_a_fault_at_every_git_call(
-    template: Path, library: Any, reference: dict[str, Any], tmp_path: Path,
+    template: Path,
+    library: Any,
+    reference: dict[str, Any],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     probe = fresh(template, tmp_path, 0)

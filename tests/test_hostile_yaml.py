@@ -86,18 +86,34 @@ REFUSED: list[tuple[str, bytes, int, str]] = [
     ("invalid-utf8", HR.encode() + b"  namespace: \xc3\x28\n" + BAIT.encode(), 5, "UTF-8"),
     ("billion-laughs", (billion_laughs() + BAIT).encode(), 1, "alias bomb"),
     ("recursive-alias", (HR + "spec: &a [*a]\n" + BAIT).encode(), 1, "alias bomb"),
-    ("deep-block", (HR + "".join("  " * i + f"k{i}:\n" for i in range(2_000)) + BAIT).encode(),
-     505, "nesting deeper than 500"),
-    ("deep-flow", (HR + "spec: " + "[" * 10_000 + "]" * 10_000 + "\n" + BAIT).encode(),
-     5, "nesting"),
-    ("deep-flow-map", (HR + "spec: " + "{a: " * 10_000 + "1" + "}" * 10_000 + BAIT).encode(),
-     5, "nesting"),
+    (
+        "deep-block",
+        (HR + "".join("  " * i + f"k{i}:\n" for i in range(2_000)) + BAIT).encode(),
+        505,
+        "nesting deeper than 500",
+    ),
+    (
+        "deep-flow",
+        (HR + "spec: " + "[" * 10_000 + "]" * 10_000 + "\n" + BAIT).encode(),
+        5,
+        "nesting",
+    ),
+    (
+        "deep-flow-map",
+        (HR + "spec: " + "{a: " * 10_000 + "1" + "}" * 10_000 + BAIT).encode(),
+        5,
+        "nesting",
+    ),
     ("duplicate-key", (HR + "  name: other\n" + BAIT).encode(), 5, "duplicate key 'name'"),
     ("tab-indent", (HR + "spec:\n\tinterval: 1m\n" + BAIT).encode(), 6, "cannot start any token"),
     ("unclosed-flow", (HR + "spec: {interval: 1m\n" + BAIT).encode(), 8, "flow mapping"),
     ("control-char", (HR + "spec: \x07\n" + BAIT).encode(), 5, "control characters"),
-    ("python-tag", (HR + "spec: !!python/object/apply:os.system [id]\n" + BAIT).encode(),
-     5, "could not determine a constructor"),
+    (
+        "python-tag",
+        (HR + "spec: !!python/object/apply:os.system [id]\n" + BAIT).encode(),
+        5,
+        "could not determine a constructor",
+    ),
     ("bad-timestamp", (HR + "spec: {at: 2001-13-45}\n" + BAIT).encode(), 1, "month must be"),
     ("huge-int", (HR + "spec: {n: " + "9" * 5000 + "}\n" + BAIT).encode(), 1, "digits"),
     ("bad-base64", (HR + "spec: !!binary 'not base64%%'\n" + BAIT).encode(), 5, "base64"),
@@ -169,8 +185,9 @@ def test_unusual_but_valid_files_are_edited_faithfully(
     files[RELEASE] = transform(original)
     repo = git_repo(tmp_path, files)
     others = {k: v for k, v in snapshot_bytes(repo).items() if k != RELEASE}
-    code, _, err = run(capsys, "apply", str(repo), "--to", "meshy@stable-1.1", "--recipes",
-                       str(RECIPES))
+    code, _, err = run(
+        capsys, "apply", str(repo), "--to", "meshy@stable-1.1", "--recipes", str(RECIPES)
+    )
     assert code == 0, err
     assert (repo / RELEASE).read_bytes() == transform(_edited(original)).encode("utf-8")
     assert {k: v for k, v in snapshot_bytes(repo).items() if k != RELEASE} == others
@@ -199,8 +216,9 @@ def test_odd_files_next_to_the_instance_are_read_and_left_alone(
     files = meshy_files(clusters=("prod",))
     files[HOSTILE] = extra + BAIT
     repo = git_repo(tmp_path, files)
-    code, _, err = run(capsys, "apply", str(repo), "--to", "meshy@stable-1.1", "--recipes",
-                       str(RECIPES))
+    code, _, err = run(
+        capsys, "apply", str(repo), "--to", "meshy@stable-1.1", "--recipes", str(RECIPES)
+    )
     assert code == 0, err
     assert (repo / HOSTILE).read_bytes() == (extra + BAIT).encode()
 
@@ -243,7 +261,9 @@ def test_a_50_mb_file_the_prefilter_skips_costs_little(
     # of `kind:` lines (a million of them in 50 MB take ~1 s per kind the planner looks for).
     files: dict[str, str | bytes] = dict(meshy_files(clusters=("prod",)))
     dump = "".join(f"  line{i}: {'x' * 80}\n" for i in range(1000))
-    files[HOSTILE] = _big(f"---\nkind: ConfigMap\nmetadata:\n  name: meshy\ndata:\n{dump}", FIFTY_MB)
+    files[HOSTILE] = _big(
+        f"---\nkind: ConfigMap\nmetadata:\n  name: meshy\ndata:\n{dump}", FIFTY_MB
+    )
     repo = build_tree(tmp_path, files)
     tracemalloc.start()
     try:

@@ -318,3 +318,14 @@ def test_waves_order_commits_and_cover_every_instance(tmp_path: Path) -> None:
         plan_for(tmp_path, "meshy@stable-1.1", waves=waves[:1])
     with pytest.raises(UsageError, match="no such wave"):
         plan_for(tmp_path, "meshy@stable-1.1", waves=waves, wave="qa")
+
+
+def test_patch_upgrade_inside_a_line_is_generated(tmp_path: Path) -> None:
+    build_tree(tmp_path, meshy_files(clusters=("prod",), pin="1.0.0"))
+    plan = plan_for(tmp_path, "meshy@stable-1.0.1")
+    assert plan.path == ["stable-1.0.1-patch"]
+    (commit,) = plan.commits
+    (change,) = commit.changes
+    assert change.content is not None
+    assert 'version: "1.0.1"  # pinned on purpose' in change.content.decode()
+    assert commit.subject == "meshy: upgrade to stable-1.0.1"

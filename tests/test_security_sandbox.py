@@ -228,8 +228,15 @@ def test_templates_cannot_run_commands(
 
         return record
 
-    for module, name in [(os, "system"), (os, "popen"), (os, "execv"), (os, "execve"),
-                         (os, "fork"), (os, "posix_spawn"), (subprocess, "Popen")]:
+    for module, name in [
+        (os, "system"),
+        (os, "popen"),
+        (os, "execv"),
+        (os, "execve"),
+        (os, "fork"),
+        (os, "posix_spawn"),
+        (subprocess, "Popen"),
+    ]:
         monkeypatch.setattr(module, name, spy(name))
     monkeypatch.chdir(tmp_path)
     renderer = Renderer(tmp_path / "recipe.yaml", tmp_path)
@@ -335,7 +342,9 @@ def test_apply_refuses_a_plan_file_that_leaves_the_checkout(
             apply_plan(repo, hostile)
     assert snapshot_bytes(repo) == before
     assert snapshot_bytes(outside) == before_out
-    assert subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True).stdout == head
+    assert (
+        subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True).stdout == head
+    )
 
 
 def test_a_folder_swapped_for_a_symlink_after_planning_is_refused(
@@ -344,10 +353,24 @@ def test_a_folder_swapped_for_a_symlink_after_planning_is_refused(
     # Pins: apply re-checks paths on disk (safe_path resolves) instead of trusting the plan.
     repo, outside = _escape_repo(tmp_path)
     lib = tmp_path / "lib"
-    hostile_library(lib, "      - template: {inline: 'a: 1', into: 'clusters/prod/late/new.yaml'}\n")
+    hostile_library(
+        lib, "      - template: {inline: 'a: 1', into: 'clusters/prod/late/new.yaml'}\n"
+    )
     plan_file = tmp_path / "plan.json"
-    code = main(["plan", str(repo), "--to", "meshy@stable-1.1", "--recipes", str(lib),
-                 "--format", "json", "--out", str(plan_file)])
+    code = main(
+        [
+            "plan",
+            str(repo),
+            "--to",
+            "meshy@stable-1.1",
+            "--recipes",
+            str(lib),
+            "--format",
+            "json",
+            "--out",
+            str(plan_file),
+        ]
+    )
     assert code == 2
     (repo / "clusters/prod/late").symlink_to(outside)  # untracked: --allow-dirty to get past
     before_out = snapshot_bytes(outside)

@@ -258,8 +258,19 @@ def test_a_secret_param_is_never_rendered(
     before = snapshot_bytes(repo)
     outputs = []
     for command in (["plan", "--format", "json"], ["plan", "--diff"], ["apply"]):
-        code = main([command[0], str(repo), *command[1:], "--to", "meshy@stable-1.1",
-                     "--recipes", str(lib), "--set", f"license={PARAM}"])
+        code = main(
+            [
+                command[0],
+                str(repo),
+                *command[1:],
+                "--to",
+                "meshy@stable-1.1",
+                "--recipes",
+                str(lib),
+                "--set",
+                f"license={PARAM}",
+            ]
+        )
         out, err = capsys.readouterr()
         outputs += [out, err]
         assert code == 1
@@ -274,8 +285,18 @@ def test_a_secret_param_in_an_error_is_not_echoed(
     # Pins: planner.convert_param not quoting the value of a secret param.
     repo = secret_repo(tmp_path / "repo")
     lib = library(tmp_path / "lib", "      - note: hi\n")
-    code = main(["plan", str(repo), "--to", "meshy@stable-1.1", "--recipes", str(lib),
-                 "--set", f"pick={PARAM}"])
+    code = main(
+        [
+            "plan",
+            str(repo),
+            "--to",
+            "meshy@stable-1.1",
+            "--recipes",
+            str(lib),
+            "--set",
+            f"pick={PARAM}",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 1
     assert "--set pick" in err
@@ -303,9 +324,7 @@ def test_fixture_canaries_never_leave_their_files(
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "initial")
-    holders = {
-        p: data for p, data in snapshot_bytes(repo).items() if b"CANARY" in data
-    }
+    holders = {p: data for p, data in snapshot_bytes(repo).items() if b"CANARY" in data}
     assert holders, "the fixture holds canaries"
     canaries = {m.decode() for data in holders.values() for m in CANARY.findall(data)}
     outputs: list[str] = []

@@ -186,7 +186,8 @@ def select_cases(
         target = as_path.resolve()
         if target.is_file():
             recipe = next(
-                (s.id for s in library.recipes.values() if s.path.resolve() == target), None
+                (s.id for s in library.recipes.values() if not s.generated and s.path.resolve() == target),
+                None,
             )
             folder = target.parent
             return [c for c in cases if c.folder.parent.parent.resolve() == folder], recipe

@@ -170,7 +170,8 @@ def lint(dirs: Sequence[Path]) -> LintResult:
     broken = _folder_names({p.location.path for p in result.problems}, dirs)
     patches = PatchCheck()
     for name, component in sorted(library.components.items()):
-        recipes = library.recipes_for(name)
+        # Generated patch-line recipes are the engine's, not the author's: not linted.
+        recipes = [s for s in library.recipes_for(name) if not s.generated]
         mine = [s for s in recipes if _inside(s.path, dirs)]
         if not mine and not _inside(component.path, dirs):
             continue

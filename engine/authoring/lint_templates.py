@@ -33,6 +33,7 @@ from engine.templating import make_environment
 
 CONTEXT = frozenset({"params", "recipe", "from_release", "to_release", "instance"})
 TEMPLATE_CONTEXT = CONTEXT | {"doc", "docs"}
+PATCH_CONTEXT = CONTEXT | {"doc"}
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,12 @@ def _step(at: Keys, step: Any) -> Iterator[Templated]:
         yield from _selector((*at, "patch", "select"), step.patch.select)
         for o, op in enumerate(step.patch.ops):
             here: Keys = (*at, "patch", "ops", o)
-            yield Templated((*here, "path"), op.path)
+            # op paths and values are rendered once per patched document, as `doc`
+            yield Templated((*here, "path"), op.path, names=PATCH_CONTEXT)
             if op.from_:
-                yield Templated((*here, "from"), op.from_)
-            yield from _values((*here, "value"), op.value)
+                yield Templated((*here, "from"), op.from_, names=PATCH_CONTEXT)
+            for item in _values((*here, "value"), op.value):
+                yield Templated(item.keys, item.text, names=PATCH_CONTEXT)
     elif isinstance(step, TemplateStep):
         body = step.template
         here = (*at, "template")

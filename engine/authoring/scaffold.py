@@ -69,7 +69,7 @@ def _template_recipe(library: Library, component: str, start: Version) -> Recipe
     """The recipe that leads into the `from` line: supported ones first, then by id."""
     catalog = library.catalog(component)
     into: list[tuple[bool, str, RecipeSource]] = []
-    for source in library.recipes_for(component):
+    for source in (s for s in library.recipes_for(component) if not s.generated):
         try:
             target = catalog.version(source.recipe.to.edition, source.recipe.to.version)
         except VersionError:
