@@ -520,8 +520,19 @@ def _plan_phase(
         return None
 
     changes = _phase_changes(before, overlay)
-    if not changes and (edited or not notes):
-        return None
+    if not changes and not notes:
+        return None  # nothing to do, nothing to say: already applied
+    # A phase whose edits are already in the repo keeps its manual steps: losing one
+    # (say, "create the licence Secret") is worse than showing a done one again.
+    already = not changes and edited
+    if already:
+        reports.append(
+            ReportItem(
+                "already-applied",
+                f"phase {phase.name} of {source.id}: the files already hold its changes; "
+                "its manual steps are listed again",
+            )
+        )
 
     first = active[0][1]
     where = f"recipe {source.id}, phase {phase.name}"
@@ -544,6 +555,8 @@ def _plan_phase(
     scopes = [i.scope for i, _ in active]
     if scopes != ["."]:
         subject = f"{subject} [{', '.join(posixpath.basename(s) or s for s in scopes)}]"
+    if already:
+        subject += " (files already changed)"
     description = renderer.string(phase.description, first, what=f"{where}: description").strip()
     gate = None
     if phase.gate is not None:

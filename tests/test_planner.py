@@ -329,3 +329,17 @@ def test_patch_upgrade_inside_a_line_is_generated(tmp_path: Path) -> None:
     assert change.content is not None
     assert 'version: "1.0.1"  # pinned on purpose' in change.content.decode()
     assert commit.subject == "meshy: upgrade to stable-1.0.1"
+
+
+def test_already_applied_phase_keeps_its_manual_steps(tmp_path: Path) -> None:
+    steps = (
+        "      - patch:\n          select: {detector: core}\n"
+        "          ops: [{op: add, path: /spec/interval, value: 10m}]\n"
+        "      - note: Create the licence Secret before merging\n"
+    )
+    plan = _plan_with(tmp_path, steps)
+    (commit,) = plan.commits
+    assert commit.changes == []
+    assert commit.subject == "one (files already changed)"
+    assert [n.title for n in commit.notes] == ["Create the licence Secret before merging"]
+    assert any(r.kind == "already-applied" for r in commit.reports)
