@@ -133,9 +133,13 @@ SCALARS = st.one_of(
     st.sampled_from(["x", "a b", "it's", "${cluster}", "", "1.0", "yes", "line\nline\n"]),
 )
 KEYS = st.sampled_from(["name", "image", "port", "tag", "args", "spec", "values"])
-DATA = st.recursive(
-    SCALARS, lambda c: st.dictionaries(KEYS, c, max_size=3) | st.lists(c, max_size=3), max_leaves=8
-)
+
+
+def _nested(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.dictionaries(KEYS, children, max_size=3), st.lists(children, max_size=3))
+
+
+DATA = st.recursive(SCALARS, _nested, max_leaves=8)
 DOC = st.dictionaries(KEYS, DATA, min_size=1, max_size=4)
 
 

@@ -1,8 +1,8 @@
 """Reference data a linter and the scaffold can use when it is there: chart default values
 and the Flux CRDs.
 
-Neither ships with Waypath. We look for them next to the checkout (`<repo>/../shared/...`),
-or below `WAYPATH_SHARED`, or where `WAYPATH_REFERENCE` (the folder holding `index.tsv`, or
+A source checkout carries a copy in `third_party/shared` (the wheel does not). We look below
+`WAYPATH_SHARED`, then in that copy, then next to the checkout (`<repo>/../shared/...`), or where `WAYPATH_REFERENCE` (the folder holding `index.tsv`, or
 its parent) and `WAYPATH_FLUX_SCHEMAS` point. When they are missing, the checks that need them say so.
 """
 
@@ -35,9 +35,13 @@ def flux_schemas_dir() -> Path | None:
 
 
 def _shared() -> Path:
-    """`$WAYPATH_SHARED` (as the scenario tests use it), else `<repo>/../shared`."""
+    """`$WAYPATH_SHARED` (as the scenario tests use it), else the copy a checkout carries
+    in third_party/shared, else `<repo>/../shared`."""
     env = os.environ.get("WAYPATH_SHARED")
-    return Path(env) if env else _REPO.parent / "shared"
+    if env:
+        return Path(env)
+    vendored = _REPO / "third_party" / "shared"
+    return vendored if vendored.is_dir() else _REPO.parent / "shared"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Where the shared reference data lives: `<repo>/../shared`, or $WAYPATH_SHARED."""
+"""Where the shared reference data lives: $WAYPATH_SHARED, the copy in
+`third_party/shared`, or `<repo>/../shared`."""
 
 from __future__ import annotations
 
@@ -15,14 +16,16 @@ class SharedDataMissing(RuntimeError):
 def shared_dir() -> Path:
     """The shared folder; raises SharedDataMissing (never skips) when it is not there."""
     env = os.environ.get("WAYPATH_SHARED")
-    folder = Path(env) if env else REPO.parent / "shared"
-    needed = [folder / "schemas" / "flux", folder / "reference" / "charts" / "index.tsv"]
-    missing = [str(p) for p in needed if not p.exists()]
-    if missing:
-        raise SharedDataMissing(
-            "the scenario checks need the shared reference data, not found: "
-            + ", ".join(missing)
-            + ". CI checks out `shared/` beside the repository; elsewhere set "
-            "WAYPATH_SHARED=/path/to/shared."
-        )
-    return folder
+    candidates = [Path(env)] if env else [REPO / "third_party" / "shared", REPO.parent / "shared"]
+    missing: list[str] = []
+    for folder in candidates:
+        needed = [folder / "schemas" / "flux", folder / "reference" / "charts" / "index.tsv"]
+        missing = [str(p) for p in needed if not p.exists()]
+        if not missing:
+            return folder
+    raise SharedDataMissing(
+        "the scenario checks need the shared reference data, not found: "
+        + ", ".join(missing)
+        + ". The repository carries a copy in third_party/shared; elsewhere set "
+        "WAYPATH_SHARED=/path/to/shared."
+    )
