@@ -8,6 +8,7 @@ test can make each one fail in turn.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -301,6 +302,35 @@ def _pid_alive(pid: int) -> bool:
 @contextmanager
 def hold_lock(path: Path) -> Iterator[None]:
     """Hold the lock file `path` (it holds our pid); a lock of a dead process is taken over."""
+    with _folder_guard(path.parent):
+        _take_lock(path)
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            if path.read_text().strip() == str(os.getpid()):
+                path.unlink()
+
+
+@contextmanager
+def _folder_guard(folder: Path) -> Iterator[None]:
+    """Serialise taking the lock: without it, two runs that find the same stale lock could
+    both remove it and both create their own. An OS lock on the folder, held for a moment."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield  # no folder lock to be had; the O_EXCL create still protects the common case
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        with suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _take_lock(path: Path) -> None:
     for _attempt in range(3):
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -319,15 +349,8 @@ def hold_lock(path: Path) -> Iterator[None]:
             continue
         with os.fdopen(fd, "w") as handle:
             handle.write(f"{os.getpid()}\n")
-        break
-    else:
-        raise GitError(f"could not take the lock {path}", hint="retry")
-    try:
-        yield
-    finally:
-        with suppress(OSError):
-            if path.read_text().strip() == str(os.getpid()):
-                path.unlink()
+        return
+    raise GitError(f"could not take the lock {path}", hint="retry")
 
 
 def lock_path(root: Path, git: Git) -> Path:

@@ -121,3 +121,53 @@ def test_apply_while_another_holds_the_lock_fails_cleanly_then_succeeds(
     out, err = run.communicate(timeout=120)
     assert run.returncode == 0, err
     assert snapshot_bytes(repo) == expected
+
+
+def test_two_runs_taking_over_one_stale_lock_do_not_both_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pins apply._folder_guard: without it both threads see the dead pid, both unlink,
+    # and the slower one deletes the faster one's fresh lock and makes its own.
+    import threading
+
+    from engine import apply as apply_module
+    from engine.apply import hold_lock
+    from engine.errors import GitError
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    lock = tmp_path / "waypath.lock"
+    lock.write_text(dead.stdout)
+    barrier = threading.Barrier(2)
+    real_alive = apply_module._pid_alive
+
+    calls: list[int] = []
+
+    def slow_alive(pid: int) -> bool:
+        result = real_alive(pid)
+        calls.append(pid)
+        # The second run decides "stale" before the first has retaken the lock, and acts
+        # after: the window in which it would remove the first run's fresh lock.
+        time.sleep(0.2 * len(calls))
+        return result
+
+    monkeypatch.setattr(apply_module, "_pid_alive", slow_alive)
+    outcomes: list[str] = []
+    release = threading.Event()
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            with hold_lock(lock):
+                outcomes.append("held")
+                release.wait(5)
+        except GitError:
+            outcomes.append("refused")
+            release.set()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(outcomes) == ["held", "refused"]
