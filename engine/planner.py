@@ -43,6 +43,7 @@ from engine.steps import StepRun, run_step
 from engine.templating import Renderer
 from engine.versions import Catalog, Version
 from engine.workspace import Overlay, Workspace
+from engine.yamldoc import gc_paused
 
 REDACTED = "<redacted>"
 
@@ -372,6 +373,14 @@ def _unknown_error(name: str, unknown: list[Instance]) -> DetectionError:
 
 
 def make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> Plan:
+    """The plan for `request` (see the module docstring). The garbage collector is paused
+    while planning: parsing makes many objects and no cycles, and re-running the collector
+    after every file made planning a fleet repo grow faster than the repo."""
+    with gc_paused():
+        return _make_plan(workspace, library, request)
+
+
+def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> Plan:
     name, target, _, instance_plans, groups = resolve_instances(workspace, library, request)
     recipes = [library.recipes[e.recipe] for g in groups for e in g.edges]
     check_params([r.recipe for r in library.recipes_for(name)], request.params)

@@ -260,7 +260,7 @@ def render_markdown(plan: Plan, diffs: list[str] | None = None) -> str:
     explained = [i for i in plan.instances if i.explanation]
     if explained:
         out.append("")
-        out.extend(f"- {_code(i.instance)}: " + " ".join(i.explanation) for i in explained)
+        out.extend(f"- {_code(i.instance)}: " + "; ".join(i.explanation) for i in explained)
     shown = _shown_commits(plan)
     if shown:
         out += ["", "## Commits"]

@@ -7,6 +7,7 @@ never writes to the repo.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import posixpath
@@ -264,6 +265,7 @@ class Overlay:
         other._deleted = set(self._deleted)
         other._docs = dict(self._docs)
         other._safe = self._safe
+        other._candidates = {key: list(found) for key, found in self._candidates.items()}
         return other
 
     def _path(self, path: str) -> str:
@@ -336,6 +338,22 @@ class Overlay:
         )
         return sorted(found)
 
+    def _refile(self, path: str, text: str | None) -> None:
+        """Update the cached prefilter answers for one changed (or deleted) file, instead
+        of dropping them: a plan writes hundreds of files and asks after each."""
+        for (kinds, contains), found in self._candidates.items():
+            index = bisect.bisect_left(found, path)
+            present = index < len(found) and found[index] == path
+            matches = (
+                text is not None
+                and path.endswith(YAML_SUFFIXES)
+                and _matches_text(text, kinds, contains)
+            )
+            if present and not matches:
+                del found[index]
+            elif matches and not present:
+                found.insert(index, path)
+
     # -- writing -------------------------------------------------------------------
 
     def write_text(
@@ -349,7 +367,7 @@ class Overlay:
             self._docs.pop(path, None)
         else:
             self._docs[path] = documents
-        self._candidates.clear()
+        self._refile(path, text)
 
     def delete(self, path: str) -> None:
         path = self._path(path)
@@ -361,7 +379,7 @@ class Overlay:
             )
         self._written.pop(path, None)
         self._docs.pop(path, None)
-        self._candidates.clear()
+        self._refile(path, None)
         if self.base.exists(path):
             self._deleted.add(path)
 

@@ -315,7 +315,7 @@ def _is_empty_node(node: yaml.Node) -> bool:
 
 
 @contextmanager
-def _no_gc() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic GC: it rescans every node made so far, each time it runs, which
     makes a file of 50,000 documents take 7x longer (quadratic). The rare cycle (a
     recursive alias) is collected once the GC runs again."""
@@ -330,7 +330,7 @@ def _no_gc() -> Iterator[None]:
 
 def parse_file(path: str, text: str) -> list[YamlDocument]:
     """Every document of a file, with data, node marks and spans. Empty documents are kept."""
-    with _no_gc():
+    with gc_paused():
         return _parse_file(path, text)
 
 
