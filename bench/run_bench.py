@@ -22,6 +22,7 @@ import argparse
 import itertools
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -115,6 +116,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=None, help="where fleets are generated")
     parser.add_argument("--target", default="linkerd@stable-2.12")
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (best kept)")
+    parser.add_argument("--patch-target", default="linkerd@stable-2.11.5")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="waypath-bench-"))
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -131,6 +133,15 @@ def main() -> int:
         read = best_of(args.runs, "read", repo)
         pyyaml = best_of(args.runs, "pyyaml", repo)
         plan = best_of(args.runs, "plan", repo, args.target)
+        # The same fleet one patch release behind (2.11.3): the next release is then a
+        # chart bump with one edit per cluster, which shows the engine's own overhead
+        # apart from the heavy 2.12 chart split.
+        behind = work / f"fleet-{n}-2.11.3"
+        if not behind.exists():
+            shutil.copytree(repo, behind)
+            for release in behind.glob("clusters/*/linkerd/helmrelease.yaml"):
+                release.write_text(release.read_text().replace('"2.11.5"', '"2.11.3"'))
+        bump = best_of(args.runs, "plan", behind, args.patch_target)
         size = repo_size_mb(repo)
         rows.append(
             {
@@ -143,6 +154,9 @@ def main() -> int:
                 "plan_vs_read": round(plan["seconds"] / read["seconds"], 2),
                 "plan_vs_pyyaml": round(plan["seconds"] / pyyaml["seconds"], 2),
                 "plan_peak_mb": round(plan["peak_mb"], 1),
+                "bump_s": round(bump["seconds"], 3),
+                "bump_vs_read": round(bump["seconds"] / read["seconds"], 2),
+                "bump_peak_mb": round(bump["peak_mb"], 1),
                 "read_peak_mb": round(read["peak_mb"], 1),
                 "changed_files": int(plan["n"]),
             }
@@ -151,17 +165,20 @@ def main() -> int:
 
     bare, cli = startup()
     lines = [
-        f"target: {args.target}; best of {args.runs} runs; Python {sys.version.split()[0]}",
+        f"plan: {args.target} from stable-2.11.5 (the chart split, 6 phases); bump: "
+        f"{args.patch_target} from stable-2.11.3 (one edit per cluster); best of {args.runs} "
+        f"runs; Python {sys.version.split()[0]}",
         "",
         "| clusters | files | repo MB | read s | PyYAML C s | plan s | plan/read | plan/PyYAML "
-        "| plan peak MB | peak - repo MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| plan peak MB | peak - repo MB | bump s | bump/read | bump peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['clusters']} | {r['files']} | {r['repo_mb']} | {r['read_s']} | {r['pyyaml_s']} "
             f"| {r['plan_s']} | {r['plan_vs_read']}x | {r['plan_vs_pyyaml']}x "
-            f"| {r['plan_peak_mb']} | {round(r['plan_peak_mb'] - r['repo_mb'], 1)} |"
+            f"| {r['plan_peak_mb']} | {round(r['plan_peak_mb'] - r['repo_mb'], 1)} "
+            f"| {r['bump_s']} | {r['bump_vs_read']}x | {r['bump_peak_mb']} |"
         )
     for a, b in itertools.pairwise(rows):
         growth = (b["plan_s"] / a["plan_s"]) / (b["clusters"] / a["clusters"])

@@ -188,7 +188,11 @@ class _Sources:
         if not matches:
             return None
         # Prefer the source closest to the release (same cluster folder in a fleet repo).
-        doc, path = max(matches, key=lambda m: (_common_prefix_len(m[1], near), m[1]))
+        # The closest paths sort next to `near`: look at the neighbours, not at them all.
+        paths = [m[1] for m in matches]
+        at = bisect.bisect_left(paths, near)
+        neighbours = matches[max(0, at - 1) : at + 1] if len(matches) > 2 else matches
+        doc, path = max(neighbours, key=lambda m: (_common_prefix_len(m[1], near), m[1]))
         spec = _spec(doc)
         source = Source(
             kind=kind,

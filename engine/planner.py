@@ -324,6 +324,7 @@ def resolve_instances(
         raise _unknown_error(name, unknown)
     plans: list[InstancePlan] = []
     groups: dict[tuple[str | None, tuple[str, ...]], _Group] = {}
+    routes: dict[Version, tuple[list[Edge], list[str]]] = {}
     for instance in instances:
         assert instance.version is not None
         wave = waves.get(instance.scope)
@@ -347,15 +348,18 @@ def resolve_instances(
             plan.status = "ahead"
             plan.explanation.append(f"at {instance.version.label}, newer than {target.label}")
             continue
-        edges = graph.path(
-            instance.version, target, via=via, allow_unsupported=request.allow_unsupported
-        )
-        plan.path = [e.recipe for e in edges]
-        plan.explanation.extend(
-            graph.explain(
-                instance.version, target, via=via, allow_unsupported=request.allow_unsupported
+        if instance.version not in routes:  # a fleet has many instances, few versions
+            routes[instance.version] = (
+                graph.path(
+                    instance.version, target, via=via, allow_unsupported=request.allow_unsupported
+                ),
+                graph.explain(
+                    instance.version, target, via=via, allow_unsupported=request.allow_unsupported
+                ),
             )
-        )
+        edges, explanation = routes[instance.version]
+        plan.path = [e.recipe for e in edges]
+        plan.explanation.extend(explanation)
         key = (wave, tuple(plan.path))
         groups.setdefault(key, _Group(edges, [], wave)).scopes.append(instance.scope)
     return name, target, instances, plans, list(groups.values())
