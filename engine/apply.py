@@ -360,8 +360,9 @@ def lock_path(root: Path, git: Git) -> Path:
 # -- apply and commit ------------------------------------------------------------------------
 
 
-def _refuse_dirty(git: Git) -> None:
-    dirty = git.is_dirty()
+def refuse_dirty(git: Git, tolerate: Sequence[str] = ()) -> None:
+    """GitError listing the uncommitted changes, if any (`tolerate` paths excepted)."""
+    dirty = [p for p in git.is_dirty() if p not in tolerate]
     if dirty:
         shown = [Problem(p) for p in dirty[:20]]
         if len(dirty) > 20:
@@ -379,7 +380,7 @@ def apply_plan(root: Path, plan: Plan, *, allow_dirty: bool = False) -> list[Fil
     in_git = git.is_repo()
     with hold_lock(lock_path(root, git)):
         if in_git and not allow_dirty:
-            _refuse_dirty(git)
+            refuse_dirty(git)
         check_inputs(root, plan)
         changes = final_changes(plan)
         write_changes(root, changes)
@@ -407,7 +408,7 @@ def commit_plan(
         )
     with hold_lock(lock_path(root, git)):
         if not allow_dirty:
-            _refuse_dirty(git)
+            refuse_dirty(git)
         check_inputs(root, plan)
         final_changes(plan)  # refuses an inconsistent sequence before the first commit
         for commit in plan.commits:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.apply import commit_plan
+from engine.apply import commit_plan, refuse_dirty
 from engine.config import RepoConfig
 from engine.errors import GitError, Problem, UsageError
 from engine.gitcli import Git
@@ -151,19 +151,6 @@ def check_branch(git: Git, branch: str, base: str) -> list[BranchCommit]:
             hint="choose another --branch, or pass --force-branch to add commits anyway",
         )
     return commits
-
-
-def refuse_dirty(git: Git, tolerate: Sequence[str] = ()) -> None:
-    dirty = [p for p in git.is_dirty() if p not in tolerate]
-    if dirty:
-        shown = [Problem(p) for p in dirty[:20]]
-        if len(dirty) > 20:
-            shown.append(Problem(f"... and {len(dirty) - 20} more"))
-        raise GitError(
-            "the working tree has uncommitted changes",
-            problems=shown,
-            hint="commit or stash them first, or pass --allow-dirty",
-        )
 
 
 # -- rolling out --------------------------------------------------------------------------------
