@@ -12,6 +12,7 @@ import hashlib
 import os
 import posixpath
 import re
+import stat
 import subprocess
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -120,16 +121,22 @@ class Workspace:
             if listed is None:
                 listed = self._walk_files()
             files = []
+            base = str(self.root) + os.sep
             for rel in listed:
                 if not rel.endswith(YAML_SUFFIXES):
                     continue
-                full = self.root / rel
-                if os.path.islink(full):
+                try:
+                    mode = os.lstat(base + rel).st_mode  # one syscall per file: fleets are big
+                except OSError:
+                    continue  # listed by git but gone from the working tree
+                if stat.S_ISLNK(mode):
                     reason = self._link_problem(rel)
                     if reason:
                         self.skipped.append((rel, reason))
                         continue
-                if full.is_file():
+                    if os.path.isfile(base + rel):
+                        files.append(rel)
+                elif stat.S_ISREG(mode):
                     files.append(rel)
             self._files = sorted(files)
             self._known = set(self._files)
@@ -193,7 +200,8 @@ class Workspace:
         path = self._check(path)
         if path not in self._bytes:
             try:
-                self._bytes[path] = (self.root / path).read_bytes()
+                with open(os.path.join(self.root, path), "rb") as handle:
+                    self._bytes[path] = handle.read()
             except OSError as exc:
                 raise RepoError(
                     f"cannot read {path}: {exc.strerror or exc}",
