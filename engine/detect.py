@@ -14,7 +14,9 @@ the user then states it with `--assume`.
 from __future__ import annotations
 
 import bisect
+import functools
 import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -170,6 +172,7 @@ class _Sources:
     def __init__(self, reader: Reader) -> None:
         self.reader = reader
         self._cache: dict[tuple[str, str], list[tuple[YamlDocument, str]]] = {}
+        self._matches: dict[tuple[str, str, str | None], list[tuple[YamlDocument, str]]] = {}
 
     def find(self, kind: str, name: str, namespace: str | None, near: str) -> Source | None:
         key = (kind, name)
@@ -180,11 +183,14 @@ class _Sources:
                     if doc.kind == kind and doc.name == name:
                         found.append((doc, path))
             self._cache[key] = found
-        matches = [
-            (doc, path)
-            for doc, path in self._cache[key]
-            if namespace is None or doc.namespace in (None, namespace)
-        ]
+        by_namespace = (kind, name, namespace)
+        if by_namespace not in self._matches:
+            self._matches[by_namespace] = [
+                (doc, path)
+                for doc, path in self._cache[key]
+                if namespace is None or doc.namespace in (None, namespace)
+            ]
+        matches = self._matches[by_namespace]
         if not matches:
             return None
         # Prefer the source closest to the release (same cluster folder in a fleet repo).
@@ -271,6 +277,20 @@ def paths_in_scope(paths: Sequence[str], scope: str) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=32)
+def _related(charts: tuple[str, ...]) -> re.Pattern[str]:
+    """A file can hold a detected release only if it names one of the charts, or uses a
+    `chartRef` (the chart name then lives in the source)."""
+    return re.compile("|".join(re.escape(c) for c in (*charts, "chartRef")))
+
+
+@functools.lru_cache(maxsize=65536)
+def _mentions(pattern: re.Pattern[str], text: str) -> bool:
+    # Planning asks again for every step of every instance; the texts are the same objects,
+    # so the cache answers by identity without searching again.
+    return pattern.search(text) is not None
+
+
 def find_objects(
     reader: Reader, component: Component, *, scope: str = ".", sources: bool = True
 ) -> list[DetectedObject]:
@@ -279,12 +299,11 @@ def find_objects(
     With `sources=False` a `sourceRef` is not followed (a `chartRef` still is: the chart
     name lives in the source).
     """
-    charts = sorted({c for d in component.detectors for c in d.charts})
+    related = _related(tuple(sorted({c for d in component.detectors for c in d.charts})))
     lookup = _Sources(reader)
     found: list[DetectedObject] = []
     for path in paths_in_scope(reader.candidates(kinds=["HelmRelease"]), scope):
-        text = reader.read_text(path)
-        if not any(c in text for c in charts) and "chartRef" not in text:
+        if not _mentions(related, reader.read_text(path)):
             continue
         for doc in reader.documents(path):
             if doc.kind != "HelmRelease" or not isinstance(doc.data, dict):
@@ -297,14 +316,17 @@ def find_objects(
     return found
 
 
-def _scope_for(path: str, others: Sequence[str]) -> str:
-    """The highest folder above `path` that contains none of `others`."""
+def _scope_for(path: str, core_paths: Sequence[str]) -> str:
+    """The highest folder above `path` holding no core object but those in `path` itself.
+
+    `core_paths` is sorted: the paths under a folder are one run of it, found by bisect.
+    """
     folder = posixpath.dirname(path)
     parts = folder.split("/") if folder else []
     for depth in range(len(parts) + 1):
         candidate = "/".join(parts[:depth]) or "."
-        prefix = "" if candidate == "." else candidate + "/"
-        if not any(o.startswith(prefix) for o in others):
+        under = paths_in_scope(core_paths, candidate)
+        if all(p == path for p in under):
             return candidate
     return folder or "."
 
@@ -321,15 +343,19 @@ def detect(
     assume: Mapping[str, str] | None = None,
 ) -> list[Instance]:
     """The instances of `component`, sorted by scope, with versions read from their pins."""
-    objects = find_objects(reader, component)
+    objects = sorted(find_objects(reader, component), key=lambda o: o.path)
+    object_paths = [o.path for o in objects]
     cores = [o for o in objects if o.role == "core"]
+    core_paths = [o.path for o in cores]
     instances: list[Instance] = []
     for core in cores:
-        others = [o.path for o in cores if o is not core and o.path != core.path]
-        scope = _scope_for(core.path, others)
+        scope = _scope_for(core.path, core_paths)
         instance = Instance(component.name, scope, core)
-        for obj in objects:
-            if _in_scope(obj.path, scope) and (obj.role != "core" or obj is core):
+        start = 0 if scope == "." else bisect.bisect_left(object_paths, scope + "/")
+        for obj in objects[start:]:
+            if not _in_scope(obj.path, scope):
+                break
+            if obj.role != "core" or obj is core:
                 instance.objects.setdefault(obj.detector, []).append(obj)
         _read_version(instance, catalog)
         instances.append(instance)
