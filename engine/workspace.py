@@ -81,16 +81,34 @@ def _has_kind(data: Any, pattern: Any, newline_kind: Any, bom: Any) -> bool:
     return False
 
 
-def _matches_bytes(data: bytes, kinds: Sequence[str], contains: Sequence[str]) -> bool:
-    if any(needle.encode("utf-8") not in data for needle in contains):
-        return False
-    return not kinds or _has_kind(data, _kind_line(tuple(kinds))[0], b"\nkind:", b"\xef\xbb\xbf")
-
-
 def _matches_text(text: str, kinds: Sequence[str], contains: Sequence[str]) -> bool:
     if any(needle not in text for needle in contains):
         return False
     return not kinds or _has_kind(text, _kind_line(tuple(kinds))[1], "\nkind:", "\ufeff")
+
+
+_KIND_VALUE = re.compile(rb"kind:[ \t]*['\"]?([^'\"\s#]+)['\"]?[ \t]*(?:#[^\n]*)?\r?$", re.M)
+_BOM_BYTES = b"\xef\xbb\xbf"
+
+
+def line_kinds(data: bytes) -> frozenset[str]:
+    """The kinds named on lines that start with `kind:` — the same test as `_has_kind`,
+    done once per file so that no file's bytes need to stay in memory for later asks."""
+    start = len(_BOM_BYTES) if data.startswith(_BOM_BYTES) else 0
+    positions = [start] if data.startswith(b"kind:", start) else []
+    found = data.find(b"\nkind:")
+    while found >= 0:
+        positions.append(found + 1)
+        found = data.find(b"\nkind:", found + 1)
+    kinds = set()
+    for position in positions:
+        match = _KIND_VALUE.match(data, position)
+        if match:
+            kinds.add(match.group(1).decode("utf-8", "replace"))
+    return frozenset(kinds)
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 class Workspace:
@@ -111,6 +129,7 @@ class Workspace:
         # The checkout does not change while we plan: a prefilter's answer is cached.
         self._candidates: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
         self._safe: dict[str, str] = {}
+        self._kinds: dict[str, frozenset[str]] | None = None
 
     # -- listing -------------------------------------------------------------------
 
@@ -199,15 +218,7 @@ class Workspace:
     def read_bytes(self, path: str) -> bytes:
         path = self._check(path)
         if path not in self._bytes:
-            try:
-                with open(os.path.join(self.root, path), "rb") as handle:
-                    self._bytes[path] = handle.read()
-            except OSError as exc:
-                raise RepoError(
-                    f"cannot read {path}: {exc.strerror or exc}",
-                    location=Location(path),
-                    hint="check that the file exists and is readable",
-                ) from None
+            self._bytes[path] = self._read_uncached(path)
         return self._bytes[path]
 
     def read_text(self, path: str) -> str:
@@ -234,19 +245,46 @@ class Workspace:
                 narrowed = self.candidates(kinds=kinds)
                 needles = [c.encode("utf-8") for c in contains]
                 self._candidates[key] = [
-                    p for p in narrowed if all(n in self.read_bytes(p) for n in needles)
+                    p for p in narrowed if all(n in self._peek(p) for n in needles)
                 ]
+            elif kinds:
+                wanted = set(kinds)
+                index = self._kind_index()
+                self._candidates[key] = [p for p in self.yaml_files() if index.get(p, _NONE) & wanted]
             else:
-                files = self.yaml_files()
-                progress = self.progress if not self._candidates else None
-                found = []
-                for done, path in enumerate(files, 1):
-                    if _matches_bytes(self.read_bytes(path), kinds, ()):
-                        found.append(path)
-                    if progress is not None:
-                        progress(done, len(files))
-                self._candidates[key] = found
+                self._candidates[key] = self.yaml_files()
         return list(self._candidates[key])
+
+    def _kind_index(self) -> dict[str, frozenset[str]]:
+        """Path -> kinds its lines start with, from one pass over every file. The bytes are
+        not kept: in a fleet repo most of them are CRD bundles no recipe ever reads."""
+        if self._kinds is None:
+            files = self.yaml_files()
+            index: dict[str, frozenset[str]] = {}
+            for done, path in enumerate(files, 1):
+                kinds = line_kinds(self._peek(path))
+                if kinds:
+                    index[path] = kinds
+                if self.progress is not None:
+                    self.progress(done, len(files))
+            self._kinds = index
+        return self._kinds
+
+    def _peek(self, path: str) -> bytes:
+        """A file's bytes, from the cache if they are there, without adding them to it."""
+        data = self._bytes.get(path)
+        return data if data is not None else self._read_uncached(path)
+
+    def _read_uncached(self, path: str) -> bytes:
+        try:
+            with open(os.path.join(self.root, path), "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise RepoError(
+                f"cannot read {path}: {exc.strerror or exc}",
+                location=Location(path),
+                hint="check that the file exists and is readable",
+            ) from None
 
     def input_hashes(self) -> dict[str, str]:
         """sha256 of every file that was parsed: what a plan depends on."""

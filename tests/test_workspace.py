@@ -117,3 +117,15 @@ def test_safe_relpath_normalises_and_refuses_symlink_escape(tmp_path: Path) -> N
     assert safe_relpath(repo, "./a//c/../b.yaml") == "a/b.yaml"
     with pytest.raises(RepoError, match="symlink"):
         safe_relpath(repo, "up/x.yaml")
+
+
+def test_line_kinds_reads_only_line_start_kind_lines() -> None:
+    from engine.workspace import line_kinds
+
+    data = (
+        b"\xef\xbb\xbfkind: HelmRelease  # first line after a BOM\r\n"
+        b"spec:\n  names:\n    kind: Indented\n"
+        b"---\nkind: 'Quoted'\n---\nkind: \"Double\"\n---\nkind: Two Words\n"
+    )
+    assert line_kinds(data) == frozenset({"HelmRelease", "Quoted", "Double"})
+    assert line_kinds(b"apiVersion: v1\n") == frozenset()
