@@ -391,7 +391,7 @@ def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> 
 
     overlay = Overlay(workspace)
     commits: list[Commit] = []
-    reports: list[ReportItem] = []
+    quiet_reports: list[ReportItem] = []  # of phases that made no commit
     unverified: list[str] = []
     for group in groups:
         for edge in group.edges:
@@ -399,13 +399,15 @@ def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> 
             for fact in source.recipe.unverified:
                 if fact not in unverified:
                     unverified.append(fact)
-            for commit in _plan_recipe(overlay, library, name, source, edge, group.scopes, request):
+            planned = _plan_recipe(
+                overlay, library, name, source, edge, group.scopes, request, quiet_reports
+            )
+            for commit in planned:
                 commit.wave = group.wave
                 if group.wave is not None:  # joins the trailer block, the body's last paragraph
                     commit.body += f"\nWaypath-Wave: {group.wave}"
                 commits.append(commit)
-    for commit in commits:
-        reports.extend(commit.reports)
+    _check_arrival(overlay, library, name, groups, request)
 
     inputs = workspace.input_hashes()
     for commit in commits:
@@ -417,11 +419,37 @@ def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> 
         instances=instance_plans,
         commits=commits,
         inputs=inputs,
-        reports=[],
+        reports=quiet_reports,
         unverified=unverified,
     )
     _check_secrets(plan, recipes, request)
     return plan
+
+
+def _check_arrival(
+    overlay: Overlay, library: Library, name: str, groups: list[_Group], request: PlanRequest
+) -> None:
+    """After the whole path, every instance must read as the target: otherwise planning
+    again would not be a no-op (invariant 3), and the user would believe in an upgrade
+    that did not happen (e.g. a chart sourced where the recipe could not bump it)."""
+    planned = [g for g in groups if g.edges]
+    if not planned:
+        return
+    component = library.components[name]
+    found = detect(overlay, component.component, component.catalog, assume=request.assume)
+    for group in planned:
+        target = group.edges[-1].target
+        for scope in group.scopes:
+            now = [i.version for i in found if in_scope(i.core.path, scope)]
+            if now != [target]:
+                shown = ", ".join(v.label if v else "unknown" for v in now) or "nothing"
+                raise RecipeError(
+                    f"after recipe {group.edges[-1].recipe}, {scope} reads as {shown}, "
+                    f"not {target.label}",
+                    hint="the recipe could not set the chart version this installation is "
+                    "pinned by (for example a chart sourced through `chartRef`); change the "
+                    "pin by hand, or extend the recipe",
+                )
 
 
 def _plan_recipe(
@@ -432,6 +460,7 @@ def _plan_recipe(
     edge: Edge,
     scopes: list[str],
     request: PlanRequest,
+    sink: list[ReportItem],
 ) -> list[Commit]:
     component = library.components[name]
     catalog = component.catalog
@@ -479,7 +508,8 @@ def _plan_recipe(
     commits: list[Commit] = []
     for number, phase in enumerate(recipe.phases, start=1):
         commit = _plan_phase(
-            overlay, library, name, source, edge, phase, number, instances, contexts, renderer
+            overlay, library, name, source, edge, phase, number, instances, contexts, renderer,
+            sink,
         )
         if commit is not None:
             commits.append(commit)
@@ -497,7 +527,10 @@ def _plan_phase(
     instances: list[Instance],
     contexts: list[dict[str, Any]],
     renderer: Renderer,
+    sink: list[ReportItem],
 ) -> Commit | None:
+    """One phase as a commit; None when it has nothing to do or say (its reports, such as a
+    selector that matched nothing, then go to `sink`: invariant 5, nothing silent)."""
     recipe = source.recipe
     component = library.components[name].component
     before = overlay.copy()
@@ -534,6 +567,7 @@ def _plan_phase(
 
     changes = _phase_changes(before, overlay)
     if not changes and not notes:
+        sink.extend(reports)
         return None  # nothing to do, nothing to say: already applied
     # A phase whose edits are already in the repo keeps its manual steps: losing one
     # (say, "create the licence Secret") is worse than showing a done one again.

@@ -125,3 +125,15 @@ def meshy_files(clusters: tuple[str, ...] = ("nonprod", "prod"), pin: str = "1.0
         )
         files[f"{base}/meshy/release.yaml"] = MESHY_RELEASE.format(pin=pin)
     return files
+
+
+# A last recipe phase that moves the meshy pin to 1.1.0, appended to toy recipes that test
+# something else, so that they arrive at their target (the planner checks that they do).
+BUMP_PHASE = """\
+  - name: bump
+    message: bump
+    steps:
+      - patch:
+          select: {detector: core}
+          ops: [{op: replace, path: /spec/chart/spec/version, value: "1.1.0"}]
+"""

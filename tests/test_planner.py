@@ -21,7 +21,7 @@ from engine.loading import load_library
 from engine.planner import PlanRequest, make_plan
 from engine.render import render_json
 from engine.workspace import Workspace
-from tests.helpers import RECIPES, build_tree, meshy_files, snapshot_bytes
+from tests.helpers import BUMP_PHASE, RECIPES, build_tree, meshy_files, snapshot_bytes
 
 
 def plan_for(root: Path, target: str, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -205,7 +205,7 @@ phases:
 
 def _plan_with(tmp_path: Path, steps: str, template: str | None = None):  # type: ignore[no-untyped-def]
     repo = build_tree(tmp_path / "repo", meshy_files(clusters=("prod",)))
-    lib = _recipe_dir(tmp_path, BROKEN_HEAD + steps, template)
+    lib = _recipe_dir(tmp_path, BROKEN_HEAD + steps + BUMP_PHASE, template)
     library = load_library([lib], include_bundled=False)
     before = snapshot_bytes(repo)
     try:
@@ -248,7 +248,7 @@ def test_selector_matching_nothing_is_an_error_unless_optional(tmp_path: Path) -
         _plan_with(tmp_path, steps)
     optional = steps.replace("name: nope}", "name: nope, required: false}")
     plan = _plan_with(tmp_path / "again", optional)
-    assert any(r.kind == "no-match" for c in plan.commits for r in c.reports) or not plan.commits
+    assert any(r.kind == "no-match" for r in plan.reports)
 
 
 def test_deleting_an_unsuspended_release_is_refused(tmp_path: Path) -> None:
@@ -338,8 +338,18 @@ def test_already_applied_phase_keeps_its_manual_steps(tmp_path: Path) -> None:
         "      - note: Create the licence Secret before merging\n"
     )
     plan = _plan_with(tmp_path, steps)
-    (commit,) = plan.commits
+    commit, bump = plan.commits
+    assert bump.phase == "bump"
     assert commit.changes == []
     assert commit.subject == "one (files already changed)"
     assert [n.title for n in commit.notes] == ["Create the licence Secret before merging"]
     assert any(r.kind == "already-applied" for r in commit.reports)
+
+
+def test_a_recipe_that_does_not_move_the_pin_is_caught(tmp_path: Path) -> None:
+    steps = "      - note: does nothing to the files\n"
+    repo = build_tree(tmp_path / "repo", meshy_files(clusters=("prod",)))
+    lib = _recipe_dir(tmp_path, BROKEN_HEAD + steps)
+    library = load_library([lib], include_bundled=False)
+    with pytest.raises(RecipeError, match=r"reads as stable-1\.0\.0, not stable-1\.1\.0"):
+        make_plan(Workspace(repo), library, PlanRequest(target="meshy@stable-1.1"))

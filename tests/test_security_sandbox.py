@@ -23,7 +23,7 @@ from engine.planmodel import Commit, FileChange, Plan
 from engine.planner import PlanRequest, make_plan
 from engine.templating import Renderer, make_environment
 from engine.workspace import Workspace
-from tests.helpers import RECIPES, build_tree, git_repo, meshy_files, snapshot_bytes
+from tests.helpers import BUMP_PHASE, RECIPES, build_tree, git_repo, meshy_files, snapshot_bytes
 
 RECIPE_HEAD = """\
 apiVersion: waypath.dev/v1
@@ -61,7 +61,7 @@ def hostile_library(root: Path, steps: str, templates: dict[str, str] | None = N
     folder.mkdir(parents=True)
     shutil.copy(RECIPES / "meshy" / "component.yaml", folder / "component.yaml")
     recipe = folder / "stable-1.0-to-stable-1.1.yaml"
-    recipe.write_text(RECIPE_HEAD + steps)
+    recipe.write_text(RECIPE_HEAD + steps + BUMP_PHASE)
     for name, text in (templates or {}).items():
         (folder / "templates").mkdir(exist_ok=True)
         (folder / "templates" / name).write_text(text)
@@ -188,7 +188,7 @@ def test_templates_cannot_read_outside_the_recipe_folder(tmp_path: Path, how: st
             steps = f"      - template: {{source: '{name}', into: x.yaml}}\n"
         else:
             steps = "      - template: {source: templates/t.yaml.j2, into: x.yaml}\n"
-        recipe.write_text(RECIPE_HEAD + steps)
+        recipe.write_text(RECIPE_HEAD + steps + BUMP_PHASE)
         (recipe.parent / "templates" / "t.yaml.j2").write_text(body)
         with pytest.raises(TemplateError) as info:
             plan(repo, tmp_path / "lib")

@@ -21,7 +21,7 @@ from engine.loading import load_library
 from engine.planner import PlanRequest, make_plan
 from engine.render import render_markdown, render_text
 from engine.workspace import Workspace
-from tests.helpers import RECIPES, git, git_repo, meshy_files, snapshot_bytes
+from tests.helpers import BUMP_PHASE, RECIPES, git, git_repo, meshy_files, snapshot_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LICENSE = "CANARY-MESHY-LICENSE-STRINGDATA"
@@ -100,7 +100,7 @@ def library(root: Path, steps: str) -> Path:
     folder = root / "meshy"
     folder.mkdir(parents=True)
     shutil.copy(RECIPES / "meshy" / "component.yaml", folder / "component.yaml")
-    (folder / "stable-1.0-to-stable-1.1.yaml").write_text(RECIPE_HEAD + steps)
+    (folder / "stable-1.0-to-stable-1.1.yaml").write_text(RECIPE_HEAD + steps + BUMP_PHASE)
     return root
 
 
