@@ -37,6 +37,7 @@ from engine.planmodel import (
     ReportItem,
     sha256_bytes,
 )
+from engine.render import command_lines
 from engine.safety import check_commit
 from engine.selectors import in_scope, may_deploy, norm_folder
 from engine.steps import StepRun, run_step
@@ -703,11 +704,11 @@ def _commit_body(
         for note in notes:
             mark = " (UNVERIFIED)" if note.unverified else ""
             lines.append(f"- {note.title}{mark}")
-            lines.extend(f"    $ {c}" for c in note.commands)
+            lines.extend(command_lines(note.commands, "    "))
         parts.append("\n".join(lines))
     if gate is not None:
         lines = [f"Before merging the next commit: {gate.wait}"]
-        lines.extend(f"    $ {c}" for c in gate.check)
+        lines.extend(command_lines(gate.check, "    "))
         parts.append("\n".join(lines))
     parts.append(
         "\n".join(

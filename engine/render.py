@@ -143,10 +143,10 @@ def render_text(plan: Plan) -> str:
             flag = " (UNVERIFIED)" if note.unverified else ""
             out.append(f"     note{flag}: {note.title}")
             out.extend(f"       {line}" for line in note.text.splitlines())
-            out.extend(f"       $ {cmd}" for cmd in note.commands)
+            out.extend(command_lines(note.commands, "       "))
         if commit.gate:
             out.append(f"     gate: {commit.gate.wait}")
-            out.extend(f"       $ {cmd}" for cmd in commit.gate.check)
+            out.extend(command_lines(commit.gate.check, "       "))
         out.extend(f"     {_report_line(r)}" for r in commit.reports)
     if plan.reports:
         out += ["", "Reports:"]
@@ -167,11 +167,22 @@ def render_text(plan: Plan) -> str:
 # -- Markdown --------------------------------------------------------------------------------
 
 
+def command_lines(commands: list[str], indent: str) -> list[str]:
+    """`$ command` lines; a multi-line command keeps its later lines under the first."""
+    lines = []
+    for command in commands:
+        first, *rest = command.rstrip("\n").split("\n")
+        lines.append(f"{indent}$ {first}")
+        lines.extend(f"{indent}  {line}" for line in rest)
+    return lines
+
+
 def _fence(text: str, lang: str) -> list[str]:
     """A code fence longer than any backtick run inside `text`."""
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
-    return [f"{fence}{lang}", text.rstrip("\n"), fence]
+    # One list item per line, so a caller that indents lines indents every one of them.
+    return [f"{fence}{lang}", *text.rstrip("\n").split("\n"), fence]
 
 
 def _cell(text: str) -> str:
