@@ -46,7 +46,8 @@ def _plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 "--assume",
                 multiple=True,
                 metavar="COMPONENT=RELEASE",
-                help="State the running release where the pin does not tell it.",
+                help="State the running release where the pin does not tell it "
+                "(COMPONENT@FOLDER=RELEASE for one instance).",
             ),
             click.option(
                 "--via", multiple=True, metavar="RELEASE", help="Force the path through a release."

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.errors import DetectionError, Location
 from engine.models import Component, Detector
 from engine.versions import Catalog, Version
 from engine.yamldoc import YamlDocument
@@ -359,15 +360,50 @@ def detect(
                 instance.objects.setdefault(obj.detector, []).append(obj)
         _read_version(instance, catalog)
         instances.append(instance)
-    assumed = (assume or {}).get(component.name)
-    if assumed is not None:
-        version = catalog.parse_release(assumed)
-        for instance in instances:
-            if instance.version is None:
-                instance.version = version
-                instance.explanation = f"assumed {version.label} (--assume)"
+    _apply_assume(instances, component.name, catalog, assume or {})
     instances.sort(key=lambda i: (i.scope, i.core.path))
     return instances
+
+
+def _apply_assume(
+    instances: Sequence[Instance], name: str, catalog: Catalog, assume: Mapping[str, str]
+) -> None:
+    """`--assume linkerd=R` states R for every instance whose pin does not tell its release;
+    `--assume linkerd@clusters/dev=R` for the instance in that folder only. A statement the
+    pin contradicts is an error: Waypath never overrides what the repo says."""
+    everywhere = assume.get(name)
+    for instance in instances:
+        own = assume.get(f"{name}@{instance.scope}")
+        stated = own if own is not None else everywhere
+        if stated is None:
+            continue
+        version = catalog.parse_release(stated)
+        if instance.version is None:
+            if instance.admits and version not in instance.admits:
+                raise DetectionError(
+                    f"--assume {stated} for {instance.scope}: {instance.explanation}",
+                    location=Location(instance.core.path, instance.core.doc.line),
+                    hint="state a release the pin admits",
+                )
+            instance.version = version
+            instance.explanation = f"assumed {version.label} (--assume)"
+        elif own is not None and instance.version != version:
+            raise DetectionError(
+                f"--assume {name}@{instance.scope}={stated}, but its pin says "
+                f"{instance.version.label}",
+                location=Location(instance.core.path, instance.core.doc.line),
+                hint="drop the --assume: the pin tells the release",
+            )
+    unknown_folders = [
+        key.split("@", 1)[1]
+        for key in assume
+        if key.startswith(f"{name}@") and key.split("@", 1)[1] not in {i.scope for i in instances}
+    ]
+    if unknown_folders:
+        raise DetectionError(
+            f"--assume names no {name} instance in: {', '.join(sorted(unknown_folders))}",
+            hint="folders are the instance folders `waypath detect` shows",
+        )
 
 
 def _read_version(instance: Instance, catalog: Catalog) -> None:

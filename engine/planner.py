@@ -372,7 +372,8 @@ def _unknown_error(name: str, unknown: list[Instance]) -> DetectionError:
         problems=[
             Problem(i.explanation, location=Location(i.core.path, i.core.doc.line)) for i in unknown
         ],
-        hint=f"state it with `--assume {name}=RELEASE`"
+        hint=f"state it with `--assume {name}=RELEASE` (or `--assume {name}@FOLDER=RELEASE` "
+        "for one instance)"
         + (f", e.g. --assume {name}={unknown[0].admits[-1].label}" if unknown[0].admits else ""),
     )
 

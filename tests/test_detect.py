@@ -94,3 +94,21 @@ def test_chart_ref_to_oci_repository(tmp_path: Path) -> None:
     (found,) = _detect(tmp_path)
     assert found.core.chart == "meshy-control-plane"
     assert found.version is not None and found.version.label == "stable-2.0.0"
+
+
+def test_assume_per_folder_and_contradictions(tmp_path: Path) -> None:
+    import pytest
+
+    from engine.errors import DetectionError
+
+    files = meshy_files(clusters=("dev",), pin="1.0.x")
+    files.update({k: v for k, v in meshy_files(clusters=("prod",), pin="1.0.1").items()})
+    build_tree(tmp_path, files)
+    dev, prod = _detect(tmp_path, assume={"meshy@clusters/dev": "stable-1.0.0"})
+    assert (dev.version.label, prod.version.label) == ("stable-1.0.0", "stable-1.0.1")
+    with pytest.raises(DetectionError, match="pin says stable-1.0.1"):
+        _detect(tmp_path, assume={"meshy@clusters/prod": "stable-1.0.0"})
+    with pytest.raises(DetectionError, match="admits"):
+        _detect(tmp_path, assume={"meshy": "stable-1.1.0"})
+    with pytest.raises(DetectionError, match="clusters/qa"):
+        _detect(tmp_path, assume={"meshy@clusters/qa": "stable-1.0.0"})
