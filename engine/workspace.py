@@ -109,6 +109,7 @@ def line_kinds(data: bytes) -> frozenset[str]:
 
 
 _NONE: frozenset[str] = frozenset()
+_KEEP_BYTES = 64 * 1024  # files up to this size stay in memory once read
 
 
 class Workspace:
@@ -271,9 +272,14 @@ class Workspace:
         return self._kinds
 
     def _peek(self, path: str) -> bytes:
-        """A file's bytes, from the cache if they are there, without adding them to it."""
+        """A file's bytes. Small files join the cache (prefilters ask about them again);
+        big ones (a fleet's CRD bundles, most of its bytes) are read and let go."""
         data = self._bytes.get(path)
-        return data if data is not None else self._read_uncached(path)
+        if data is None:
+            data = self._read_uncached(path)
+            if len(data) <= _KEEP_BYTES:
+                self._bytes[path] = data
+        return data
 
     def _read_uncached(self, path: str) -> bytes:
         try:
