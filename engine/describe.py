@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from engine.planmodel import Commit, Plan
-from engine.render import _code as code
-from engine.render import _fence as fence
-from engine.render import wave_gate
+from engine.render import code, fence, note_checklist, wave_gate
 
 Reader = Callable[[str], bytes | None]
 _LETTER = {"added": "A", "modified": "M", "deleted": "D"}
@@ -201,14 +199,7 @@ def _commit_section(
         out += ["", "*No file changes: nothing to merge, only the manual steps below.*"]
     if commit.notes:
         out += ["", "Manual steps:", ""]
-        for note in commit.notes:
-            flag = " **(unverified)**" if note.unverified else ""
-            out.append(f"- [ ] {note.title}{flag}")
-            if note.text:
-                out += ["", *(f"  {line}" if line else "" for line in note.text.splitlines())]
-            if note.commands:
-                block = "\n".join(fence("\n".join(note.commands), "sh"))
-                out += ["", *(f"  {line}" if line else "" for line in block.split("\n"))]
+        out += note_checklist(commit.notes, unverified="**(unverified)**")
     if commit.gate:
         lead = "Before the next wave" if last_in_wave else "Gate before the next commit"
         out += ["", f"**{lead}:** {commit.gate.wait}"]

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable
 
-from engine.planmodel import Commit, InstancePlan, Plan, ReportItem
+from engine.planmodel import Commit, InstancePlan, Note, Plan, ReportItem
 
 _LETTER = {"added": "A", "modified": "M", "deleted": "D"}
 NOTHING_TO_DO = "Nothing to do: every instance is already at the target."
@@ -167,6 +167,19 @@ def render_text(plan: Plan) -> str:
 # -- Markdown --------------------------------------------------------------------------------
 
 
+def note_checklist(notes: list[Note], *, unverified: str) -> list[str]:
+    """Manual steps as a Markdown checklist: title, explanation, commands in a sh fence."""
+    out: list[str] = []
+    for note in notes:
+        flag = f" {unverified}" if note.unverified else ""
+        out.append(f"- [ ] {note.title}{flag}")
+        if note.text:
+            out += ["", *(f"  {line}" if line else "" for line in note.text.splitlines())]
+        if note.commands:
+            out += ["", *(f"  {line}" if line else "" for line in fence("\n".join(note.commands), "sh"))]
+    return out
+
+
 def command_lines(commands: list[str], indent: str) -> list[str]:
     """`$ command` lines; a multi-line command keeps its later lines under the first."""
     lines = []
@@ -177,7 +190,7 @@ def command_lines(commands: list[str], indent: str) -> list[str]:
     return lines
 
 
-def _fence(text: str, lang: str) -> list[str]:
+def fence(text: str, lang: str) -> list[str]:
     """A code fence longer than any backtick run inside `text`."""
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
@@ -189,7 +202,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _code(text: str) -> str:
+def code(text: str) -> str:
     return f"`{text}`" if "`" not in text else f"`` {text} ``"
 
 
@@ -204,10 +217,10 @@ def _instances_table(plan: Plan) -> list[str]:
         elif inst.status == "ahead":
             path = "ahead of the target"
         else:
-            path = " → ".join(_code(r) for r in inst.path) or "no path"
+            path = " → ".join(code(r) for r in inst.path) or "no path"
         cells = [
             inst.component,
-            _code(inst.instance),
+            code(inst.instance),
             inst.wave or "",
             inst.version or "unknown",
             inst.target,
@@ -218,7 +231,7 @@ def _instances_table(plan: Plan) -> list[str]:
 
 
 def _report_md(report: ReportItem) -> str:
-    where = f"{_code(report.path)}: " if report.path else ""
+    where = f"{code(report.path)}: " if report.path else ""
     return f"**{report.kind}** {where}{report.message}"
 
 
@@ -226,33 +239,27 @@ def _commit_md(number: int, commit: Commit, is_last: bool, diff: str | None) -> 
     origin = _commit_origin(commit)
     out = [f"### {number}. {commit.subject}", "", f"{origin[0].upper()}{origin[1:]}."]
     if commit.instances:
-        out.append("Instances: " + ", ".join(_code(i) for i in commit.instances) + ".")
+        out.append("Instances: " + ", ".join(code(i) for i in commit.instances) + ".")
     if commit.body:
-        out += ["", *_fence(commit.body, "text")]
+        out += ["", *fence(commit.body, "text")]
     if commit.changes:
         out += ["", "**Files**", ""]
-        out.extend(f"- `{_LETTER[c.status]}` {_code(c.path)}" for c in commit.changes)
+        out.extend(f"- `{_LETTER[c.status]}` {code(c.path)}" for c in commit.changes)
     else:
         out += ["", f"*{NO_COMMIT}*"]
     if commit.notes:
         out += ["", "**Manual steps**", ""]
-        for note in commit.notes:
-            flag = " *(unverified)*" if note.unverified else ""
-            out.append(f"- [ ] {note.title}{flag}")
-            if note.text:
-                out += ["", *(f"  {line}" if line else "" for line in note.text.splitlines())]
-            if note.commands:
-                out += ["", *(f"  {line}" for line in _fence("\n".join(note.commands), "sh"))]
+        out += note_checklist(commit.notes, unverified="*(unverified)*")
     if commit.gate:
         lead = "After merging, wait for" if is_last else "Before merging the next commit"
         out += ["", f"**{lead}:** {commit.gate.wait}"]
         if commit.gate.check:
-            out += ["", *_fence("\n".join(commit.gate.check), "sh")]
+            out += ["", *fence("\n".join(commit.gate.check), "sh")]
     if commit.reports:
         out += ["", "**Reports**", ""]
         out.extend(f"- {_report_md(r)}" for r in commit.reports)
     if diff:
-        out += ["", "<details><summary>Diff</summary>", "", *_fence(diff, "diff"), "", "</details>"]
+        out += ["", "<details><summary>Diff</summary>", "", *fence(diff, "diff"), "", "</details>"]
     return out
 
 
@@ -263,7 +270,7 @@ def render_markdown(plan: Plan, diffs: list[str] | None = None) -> str:
     """
     out = [f"# Waypath plan: {plan.target}", ""]
     if plan.path:
-        out += ["**Path:** " + " → ".join(_code(r) for r in plan.path), ""]
+        out += ["**Path:** " + " → ".join(code(r) for r in plan.path), ""]
     if not plan.has_changes:
         out += [f"**{NOTHING_TO_DO}**", ""]
     out += ["## Instances", ""]
@@ -271,7 +278,7 @@ def render_markdown(plan: Plan, diffs: list[str] | None = None) -> str:
     explained = [i for i in plan.instances if i.explanation]
     if explained:
         out.append("")
-        out.extend(f"- {_code(i.instance)}: " + "; ".join(i.explanation) for i in explained)
+        out.extend(f"- {code(i.instance)}: " + "; ".join(i.explanation) for i in explained)
     shown = _shown_commits(plan)
     if shown:
         out += ["", "## Commits"]
