@@ -16,6 +16,8 @@ import click
 from engine import __version__
 from engine.error_handler import Exit, error_boundary
 
+DEMO_TARGET = "linkerd@enterprise-2.16"  # the README's first command upgrades to this
+
 REPO = click.argument(
     "repo", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
 )
@@ -291,7 +293,7 @@ def snapshot_report(**kwargs: Any) -> None:
 
 
 @cli.command()
-@click.option("--to", "target", default="linkerd@enterprise-2.16", show_default=True)
+@click.option("--to", "target", default=DEMO_TARGET, show_default=True)
 @click.option(
     "--keep",
     type=click.Path(file_okay=False, path_type=Path),

@@ -26,8 +26,6 @@ from engine.models import Component, Detector
 from engine.versions import Catalog, Version
 from engine.yamldoc import YamlDocument
 
-SOURCE_KINDS = ("HelmRepository", "OCIRepository", "HelmChart", "GitRepository")
-
 
 class Reader(Protocol):
     """What detection needs from a Workspace or an Overlay."""

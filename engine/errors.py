@@ -6,7 +6,7 @@ wrong, and a hint saying what to do next. Nothing here imports click.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -120,13 +120,3 @@ class PreconditionError(WaypathError):
 
 class GitError(WaypathError):
     """A git command failed or the checkout is not in a state we may write to."""
-
-
-@dataclass
-class Report:
-    """Something the plan must say out loud (invariant 5: no silent loss)."""
-
-    kind: str
-    message: str
-    path: str | None = None
-    details: dict[str, str] = field(default_factory=dict)

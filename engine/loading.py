@@ -492,7 +492,7 @@ class Library:
         return self._graphs[component]
 
 
-def _files(folder: Path) -> list[Path]:
+def recipe_files(folder: Path) -> list[Path]:
     """Recipe files of one component folder, without templates/ and tests/."""
     found = []
     for path in sorted(folder.rglob("*")):
@@ -504,7 +504,7 @@ def _files(folder: Path) -> list[Path]:
     return found
 
 
-def _component_folders(dirs: Sequence[Path]) -> list[Path]:
+def component_folders(dirs: Sequence[Path]) -> list[Path]:
     return [
         c for d in dirs for c in sorted(d.iterdir()) if c.is_dir() and not c.name.startswith(".")
     ]
@@ -579,7 +579,7 @@ def _check_recipe(
 
 def _load_recipes(folder: Path, library: Library) -> list[Problem]:
     problems: list[Problem] = []
-    for path in _files(folder):
+    for path in recipe_files(folder):
         try:
             recipe, raw = _load(path, Recipe)
         except RecipeError as exc:
@@ -618,7 +618,7 @@ def load_library(extra_dirs: Sequence[Path] = (), *, include_bundled: bool = Tru
         dirs.append(extra)
     library = Library()
     problems: list[Problem] = []
-    folders = _component_folders(dirs)
+    folders = component_folders(dirs)
     for folder in folders:
         if (folder / "component.yaml").is_file():
             problems.extend(_load_component(folder / "component.yaml", library))

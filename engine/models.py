@@ -394,9 +394,3 @@ class Recipe(StrictModel):
     params: dict[str, Param] = Field(default_factory=dict)
     phases: list[Phase] = Field(min_length=1)
 
-
-class RecipeFile(StrictModel):
-    """Used only for the JSON Schema: either document kind."""
-
-    api_version: Literal["waypath.dev/v1"] = Field(alias="apiVersion")
-    kind: Literal["Recipe", "Component"]

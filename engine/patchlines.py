@@ -10,8 +10,6 @@ version. Charts pinned by a range, or sourced by `chartRef`, are left as they ar
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from engine.models import Component, Recipe
 from engine.versions import Catalog, Version
 
@@ -82,7 +80,3 @@ def patch_recipes(component: Component, catalog: Catalog) -> list[Recipe]:
         )
     return recipes
 
-
-def source_path(component_file: Path) -> Path:
-    """Generated recipes point at the component file they come from."""
-    return component_file

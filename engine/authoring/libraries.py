@@ -42,11 +42,3 @@ def load(recipe_dirs: Sequence[Path]) -> Library:
     extra = [d for d in recipe_dirs if d.resolve() != bundled.resolve()]
     include = not replaces_bundled(recipe_dirs) or len(extra) < len(recipe_dirs)
     return load_library(extra, include_bundled=include)
-
-
-def component_folder(recipe_dirs: Sequence[Path], component: str) -> Path | None:
-    """The folder holding `component.yaml` of `component`, last library first."""
-    for folder in reversed(effective_dirs(recipe_dirs)):
-        if (folder / component / "component.yaml").is_file():
-            return folder / component
-    return None

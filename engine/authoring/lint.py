@@ -22,8 +22,10 @@ from engine.loading import (
     Library,
     RecipeSource,
     bundled_recipes_dir,
+    component_folders,
     load_library,
     load_yaml_model,
+    recipe_files,
 )
 from engine.models import Component, Recipe
 from engine.versions import Catalog
@@ -53,23 +55,6 @@ def library_dirs(paths: Sequence[Path]) -> list[Path]:
     return dirs
 
 
-def _component_folders(dirs: Sequence[Path]) -> list[Path]:
-    return [
-        c for d in dirs for c in sorted(d.iterdir()) if c.is_dir() and not c.name.startswith(".")
-    ]
-
-
-def _recipe_files(folder: Path) -> list[Path]:
-    found = []
-    for path in sorted(folder.rglob("*.y*ml")):
-        parts = path.relative_to(folder).parts
-        if any(p in ("templates", "tests") or p.startswith(".") for p in parts[:-1]):
-            continue
-        if path.is_file() and path.name != "component.yaml":
-            found.append(path)
-    return found
-
-
 def _code(problem: Problem) -> str:
     if problem.message.startswith("YAML syntax error"):
         return "yaml-syntax"
@@ -92,7 +77,7 @@ def _schema_problems(exc: RecipeError) -> list[LintProblem]:
 def _partial_library(dirs: Sequence[Path], bad: set[str]) -> Library:
     """What loads cleanly, so the other checks can still run when some files are broken."""
     library = Library()
-    folders = _component_folders(dirs)
+    folders = component_folders(dirs)
     for folder in folders:
         path = folder / "component.yaml"
         if path.is_file() and str(path) not in bad:
@@ -105,7 +90,7 @@ def _partial_library(dirs: Sequence[Path], bad: set[str]) -> Library:
             except (RecipeError, VersionError):
                 pass
     for folder in folders:
-        for path in _recipe_files(folder):
+        for path in recipe_files(folder):
             if str(path) in bad:
                 continue
             try:
@@ -133,7 +118,7 @@ def _load(dirs: Sequence[Path], result: LintResult) -> Library:
     bundled = bundled_recipes_dir().resolve()
     extra = [d for d in dirs if d.resolve() != bundled]
     needs_bundled = len(extra) < len(dirs) or any(
-        not (c / "component.yaml").is_file() for c in _component_folders(extra)
+        not (c / "component.yaml").is_file() for c in component_folders(extra)
     )
     try:
         return load_library(extra, include_bundled=needs_bundled)

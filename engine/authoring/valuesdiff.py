@@ -45,10 +45,6 @@ class ValuesDiff:
     changed: list[tuple[Key, Any, Any]] = field(default_factory=list)
     renamed: list[tuple[Key, Key]] = field(default_factory=list)  # a subset of removed
 
-    @property
-    def empty(self) -> bool:
-        return not (self.removed or self.added or self.changed)
-
     def proposed_ops(self, release: str) -> list[dict[str, Any]]:
         """Patch ops for a HelmRelease's `spec.values`: moves for renames, else removes."""
         renamed = dict(self.renamed)

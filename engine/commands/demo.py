@@ -24,7 +24,6 @@ from engine.errors import RepoError
 from engine.planner import split_target
 from engine.rollout import default_branch
 
-DEMO_TARGET = "linkerd@enterprise-2.16"
 _DEMO_ENV = {
     "GIT_AUTHOR_NAME": "Waypath demo",
     "GIT_AUTHOR_EMAIL": "demo@waypath.invalid",
