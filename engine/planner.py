@@ -387,7 +387,7 @@ def make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> P
 
 
 def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> Plan:
-    name, target, _, instance_plans, groups = resolve_instances(workspace, library, request)
+    name, target, detected, instance_plans, groups = resolve_instances(workspace, library, request)
     recipes = [library.recipes[e.recipe] for g in groups for e in g.edges]
     check_params([r.recipe for r in library.recipes_for(name)], request.params)
 
@@ -402,7 +402,8 @@ def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> 
                 if fact not in unverified:
                     unverified.append(fact)
             planned = _plan_recipe(
-                overlay, library, name, source, edge, group.scopes, request, quiet_reports
+                overlay, library, name, source, edge, group.scopes, request, quiet_reports,
+                detected,
             )
             for commit in planned:
                 commit.wave = group.wave
@@ -463,12 +464,18 @@ def _plan_recipe(
     scopes: list[str],
     request: PlanRequest,
     sink: list[ReportItem],
+    detected: list[Instance],
 ) -> list[Commit]:
     component = library.components[name]
     catalog = component.catalog
     recipe = source.recipe
     params = recipe_params(recipe, {**request.config_params, **request.params})
-    found = detect(overlay, component.component, catalog, assume=request.assume)
+    # Before any edit the overlay reads as the repo did: the first detection still holds.
+    found = (
+        detected
+        if not overlay.changes()
+        else detect(overlay, component.component, catalog, assume=request.assume)
+    )
     instances: list[Instance] = []
     for scope in scopes:
         matches = [i for i in found if in_scope(i.core.path, scope)]
