@@ -6,6 +6,7 @@ import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 RECIPES = Path(__file__).parent / "data" / "recipes"
 
@@ -137,3 +138,14 @@ BUMP_PHASE = """\
           select: {detector: core}
           ops: [{op: replace, path: /spec/chart/spec/version, value: "1.1.0"}]
 """
+
+
+def hermetic_git(monkeypatch: Any, *, date: str | None = "2024-01-02T03:04:05+00:00") -> None:
+    """git without the user's config, with a fixed identity (and, unless None, fixed dates)."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for who in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{who}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{who}_EMAIL", "test@example.com")
+        if date is not None:
+            monkeypatch.setenv(f"GIT_{who}_DATE", date)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from tests.helpers import RECIPES, git_repo, meshy_files, snapshot_bytes
+from tests.helpers import RECIPES, git_repo, hermetic_git, meshy_files, snapshot_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTERS = tuple(f"c{n:02}" for n in range(24))  # a plan big enough for the runs to overlap
@@ -29,11 +29,7 @@ CLEAN_FAILURES = (
 
 @pytest.fixture(autouse=True)
 def _hermetic_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "test@example.com")
+    hermetic_git(monkeypatch, date=None)
 
 
 def waypath(*args: str) -> subprocess.Popen[str]:

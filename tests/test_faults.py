@@ -30,7 +30,7 @@ from engine.loading import load_library
 from engine.planmodel import Plan
 from engine.planner import PlanRequest, make_plan
 from engine.workspace import Workspace
-from tests.helpers import RECIPES, git, git_repo, meshy_files, snapshot_bytes
+from tests.helpers import RECIPES, git, git_repo, hermetic_git, meshy_files, snapshot_bytes
 
 TARGET = "meshy@stable-2.0"
 FAULTS_INJECTED: dict[str, int] = {}  # kind -> count, printed at the end (the lead's figures)
@@ -57,12 +57,7 @@ FS_FAULTS: dict[str, Callable[[], BaseException]] = {
 
 @pytest.fixture(autouse=True)
 def _hermetic_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "test@example.com")
-        monkeypatch.setenv(f"GIT_{who}_DATE", "2024-01-02T03:04:05+00:00")
+    hermetic_git(monkeypatch)
 
 
 @pytest.fixture(scope="module")

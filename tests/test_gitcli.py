@@ -7,16 +7,12 @@ import pytest
 
 from engine.errors import GitError
 from engine.gitcli import Git
+from tests.helpers import hermetic_git
 
 
 @pytest.fixture(autouse=True)
 def _hermetic_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "test@example.com")
-        monkeypatch.setenv(f"GIT_{who}_DATE", "2024-01-02T03:04:05+00:00")
+    hermetic_git(monkeypatch)
 
 
 def git(root: Path, *args: str) -> str:

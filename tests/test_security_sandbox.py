@@ -23,7 +23,15 @@ from engine.planmodel import Commit, FileChange, Plan
 from engine.planner import PlanRequest, make_plan
 from engine.templating import Renderer, make_environment
 from engine.workspace import Workspace
-from tests.helpers import BUMP_PHASE, RECIPES, build_tree, git_repo, meshy_files, snapshot_bytes
+from tests.helpers import (
+    BUMP_PHASE,
+    RECIPES,
+    build_tree,
+    git_repo,
+    hermetic_git,
+    meshy_files,
+    snapshot_bytes,
+)
 
 RECIPE_HEAD = """\
 apiVersion: waypath.dev/v1
@@ -41,11 +49,7 @@ phases:
 
 @pytest.fixture(autouse=True)
 def _hermetic_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "test@example.com")
+    hermetic_git(monkeypatch, date=None)
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,15 @@ from engine.loading import load_library
 from engine.planner import PlanRequest, make_plan
 from engine.render import render_markdown, render_text
 from engine.workspace import Workspace
-from tests.helpers import BUMP_PHASE, RECIPES, git, git_repo, meshy_files, snapshot_bytes
+from tests.helpers import (
+    BUMP_PHASE,
+    RECIPES,
+    git,
+    git_repo,
+    hermetic_git,
+    meshy_files,
+    snapshot_bytes,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LICENSE = "CANARY-MESHY-LICENSE-STRINGDATA"
@@ -82,11 +90,7 @@ phases:
 
 @pytest.fixture(autouse=True)
 def _hermetic_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "test@example.com")
+    hermetic_git(monkeypatch, date=None)
 
 
 def secret_repo(root: Path) -> Path:
