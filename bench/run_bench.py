@@ -60,9 +60,9 @@ elif kind == "pyyaml":
             for node in yaml.compose_all(fh.read(), Loader=yaml.CSafeLoader):
                 total += 1
 elif kind == "plan":
-    from engine.loading import load_library
-    from engine.planner import PlanRequest, make_plan
-    from engine.workspace import Workspace
+    from engine.recipe.loading import load_library
+    from engine.planning.planner import PlanRequest, make_plan
+    from engine.repo.workspace import Workspace
     start = time.perf_counter()
     plan = make_plan(Workspace(root), load_library(), PlanRequest(target=sys.argv[3]))
     total = sum(len(c.changes) for c in plan.commits)

@@ -12,7 +12,7 @@ import pytest
 
 from engine.commands import apply as apply_command
 from engine.commands import common
-from engine.loading import Library, load_library
+from engine.recipe.loading import Library, load_library
 from tests.helpers import GIT_ENV, RECIPES, git
 
 

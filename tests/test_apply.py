@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.apply import (
+from engine.errors import GitError, PlanError, RepoError
+from engine.output.apply import (
     Fs,
     apply_plan,
     check_inputs,
@@ -18,9 +19,8 @@ from engine.apply import (
     final_changes,
     write_changes,
 )
-from engine.errors import GitError, PlanError, RepoError
-from engine.gitcli import Git
-from engine.planmodel import Commit, FileChange, Note, Plan, sha256_bytes
+from engine.output.gitcli import Git
+from engine.planning.planmodel import Commit, FileChange, Note, Plan, sha256_bytes
 from tests.helpers import hermetic_git
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from engine.authoring.casetest import find_cases, run_case
 from engine.cli import main
-from engine.loading import Library, bundled_recipes_dir, load_library
+from engine.recipe.loading import Library, bundled_recipes_dir, load_library
 
 FOLDERS = [p for p in bundled_recipes_dir().iterdir() if (p / "tests").is_dir()]
 CASES = find_cases(FOLDERS)

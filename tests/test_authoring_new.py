@@ -10,9 +10,9 @@ import pytest
 
 from engine.authoring.valuesdiff import diff_values
 from engine.cli import main
-from engine.loading import bundled_recipes_dir, load_library
-from engine.planner import PlanRequest, make_plan
-from engine.workspace import Workspace
+from engine.planning.planner import PlanRequest, make_plan
+from engine.recipe.loading import bundled_recipes_dir, load_library
+from engine.repo.workspace import Workspace
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NEW = ["recipe", "new", "linkerd", "--from", "enterprise-2.19", "--to", "enterprise-2.20.2"]

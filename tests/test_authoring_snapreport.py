@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from engine.authoring.snapreport import Rendered, compare, recipe_of, render_report
-from engine.loading import load_library
-from engine.planner import PlanRequest, make_plan
-from engine.workspace import Workspace
+from engine.planning.planner import PlanRequest, make_plan
+from engine.recipe.loading import load_library
+from engine.repo.workspace import Workspace
 from tests.checks.repostate import read_tree
 from tests.checks.scenarios import snapshot_files
 from tests.helpers import RECIPES, build_tree, meshy_files

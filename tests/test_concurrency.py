@@ -75,7 +75,7 @@ def test_two_applies_at_once(tmp_path: Path, expected: dict[str, bytes]) -> None
 HOLDER = """
 import sys, time
 from pathlib import Path
-from engine.apply import hold_lock
+from engine.output.apply import hold_lock
 with hold_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     sys.stdin.readline()
@@ -126,9 +126,9 @@ def test_two_runs_taking_over_one_stale_lock_do_not_both_win(
     # and the slower one deletes the faster one's fresh lock and makes its own.
     import threading
 
-    from engine import apply as apply_module
-    from engine.apply import hold_lock
     from engine.errors import GitError
+    from engine.output import apply as apply_module
+    from engine.output.apply import hold_lock
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)

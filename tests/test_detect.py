@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.detect import detect
-from engine.loading import load_library
-from engine.workspace import Workspace
+from engine.recipe.loading import load_library
+from engine.repo.detect import detect
+from engine.repo.workspace import Workspace
 from tests.helpers import RECIPES, build_tree, meshy_files
 
 

@@ -23,13 +23,13 @@ from typing import Any
 
 import pytest
 
-from engine.apply import Fs, apply_plan, commit_plan
 from engine.errors import GitError, WaypathError
-from engine.gitcli import Git
-from engine.loading import load_library
-from engine.planmodel import Plan
-from engine.planner import PlanRequest, make_plan
-from engine.workspace import Workspace
+from engine.output.apply import Fs, apply_plan, commit_plan
+from engine.output.gitcli import Git
+from engine.planning.planmodel import Plan
+from engine.planning.planner import PlanRequest, make_plan
+from engine.recipe.loading import load_library
+from engine.repo.workspace import Workspace
 from tests.helpers import RECIPES, git, git_repo, hermetic_git, meshy_files, snapshot_bytes
 
 TARGET = "meshy@stable-2.0"

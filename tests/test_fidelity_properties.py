@@ -10,10 +10,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.models import Op
-from engine.patching import apply_ops, same
-from engine.splice import rewrite_document
-from engine.yamldoc import parse_file
+from engine.recipe.models import Op
+from engine.yamltext.patching import apply_ops, same
+from engine.yamltext.splice import rewrite_document
+from engine.yamltext.yamldoc import parse_file
 
 KEYS = st.sampled_from(["name", "image", "port", "proxy", "tag", "enabled", "args", "spec"])
 NEW_KEYS = st.sampled_from(["added", "extra", "license", "x-new"])

@@ -15,15 +15,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.apply import apply_plan
 from engine.errors import WaypathError
-from engine.loading import load_library
-from engine.models import Op
-from engine.patching import apply_ops
-from engine.planner import PlanRequest, make_plan
-from engine.splice import rewrite_document
-from engine.workspace import Workspace
-from engine.yamldoc import decode, parse_file
+from engine.output.apply import apply_plan
+from engine.planning.planner import PlanRequest, make_plan
+from engine.recipe.loading import load_library
+from engine.recipe.models import Op
+from engine.repo.workspace import Workspace
+from engine.yamltext.patching import apply_ops
+from engine.yamltext.splice import rewrite_document
+from engine.yamltext.yamldoc import decode, parse_file
 from tests.helpers import MESHY_RELEASE, RECIPES, build_tree, meshy_files, snapshot_bytes
 
 SCALE = 50 if os.environ.get("WAYPATH_SLOW") else 1
@@ -114,8 +114,8 @@ def test_parse_file_raises_only_our_errors(data: bytes) -> None:
 @given(text=YAMLISH | st.text(max_size=200))
 def test_load_yaml_model_raises_only_our_errors(text: str, tmp_path: Path) -> None:
     # Pins: loading._read_yaml and pydantic errors both becoming RecipeError.
-    from engine.loading import load_yaml_model
-    from engine.models import Recipe
+    from engine.recipe.loading import load_yaml_model
+    from engine.recipe.models import Recipe
 
     ran()
     path = tmp_path / "recipe.yaml"

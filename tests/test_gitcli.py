@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import GitError
-from engine.gitcli import Git
+from engine.output.gitcli import Git
 from tests.helpers import hermetic_git
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.graph import (
+from engine.recipe.graph import (
     BackwardsEdgeError,
     CycleError,
     DuplicateHopError,
@@ -11,7 +11,7 @@ from engine.graph import (
     UnknownTargetError,
     VersionGraph,
 )
-from engine.versions import Version, parse_constraint, parse_semver
+from engine.recipe.versions import Version, parse_constraint, parse_semver
 
 
 def v(label: str) -> Version:

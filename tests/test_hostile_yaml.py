@@ -20,7 +20,7 @@ import pytest
 
 from engine.cli import main
 from engine.errors import YamlError
-from engine.yamldoc import MAX_CHARS, parse_file
+from engine.yamltext.yamldoc import MAX_CHARS, parse_file
 from tests.helpers import RECIPES, build_tree, git_repo, meshy_files, snapshot_bytes
 
 HOSTILE = "clusters/prod/hostile.yaml"
@@ -35,7 +35,7 @@ HOSTILE_COUNT = 0  # how many hostile inputs ran (for the figures in docs/securi
 def _only_test_recipes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Speed: the CLI would also load the bundled Linkerd library (~1 s a run); these tests
     # need only the toy component given with --recipes.
-    monkeypatch.setattr("engine.loading.bundled_recipes_dir", lambda: tmp_path / "no-bundled")
+    monkeypatch.setattr("engine.recipe.loading.bundled_recipes_dir", lambda: tmp_path / "no-bundled")
 
 
 @contextmanager

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.apply import apply_plan
-from engine.loading import Library, load_library
-from engine.planmodel import Plan, ReportItem
-from engine.planner import make_plan
-from engine.render import render_json
-from engine.workspace import Workspace
+from engine.output.apply import apply_plan
+from engine.output.render import render_json
+from engine.planning.planmodel import Plan, ReportItem
+from engine.planning.planner import make_plan
+from engine.recipe.loading import Library, load_library
+from engine.repo.workspace import Workspace
 from tests.checks import chart_values, flux_schema, release_safety, secrets
 from tests.checks.repostate import read_tree
 from tests.checks.scenarios import SCENARIOS, Outcome, Scenario, run
@@ -209,7 +209,7 @@ def _release(
 def _plan_of(
     *states: dict[str, bytes | None], reports: list[ReportItem] | None = None, gate: bool = True
 ) -> Plan:
-    from engine.planmodel import Commit, FileChange, GateInfo
+    from engine.planning.planmodel import Commit, FileChange, GateInfo
 
     commits = []
     for number, state in enumerate(states, 1):

@@ -9,14 +9,14 @@ import pytest
 from ruamel.yaml import YAML
 
 from engine.errors import Location, Problem, RecipeError
-from engine.graph import DuplicateHopError
-from engine.loading import (
+from engine.recipe.graph import DuplicateHopError
+from engine.recipe.loading import (
     bundled_recipes_dir,
     load_library,
     load_yaml_model,
     recipe_json_schema,
 )
-from engine.models import Recipe
+from engine.recipe.models import Recipe
 
 BROKEN = Path(__file__).parent / "recipes_broken"
 

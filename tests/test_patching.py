@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from engine.errors import PatchError
-from engine.models import Op
-from engine.patching import apply_ops
+from engine.recipe.models import Op
+from engine.yamltext.patching import apply_ops
 
 
 def op(**fields: Any) -> Op:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.apply import apply_plan
 from engine.errors import (
     DetectionError,
     PathError,
@@ -17,10 +16,11 @@ from engine.errors import (
     SafetyError,
     TemplateError,
 )
-from engine.loading import load_library
-from engine.planner import PlanRequest, make_plan
-from engine.render import render_json
-from engine.workspace import Workspace
+from engine.output.apply import apply_plan
+from engine.output.render import render_json
+from engine.planning.planner import PlanRequest, make_plan
+from engine.recipe.loading import load_library
+from engine.repo.workspace import Workspace
 from tests.helpers import BUMP_PHASE, RECIPES, build_tree, meshy_files, snapshot_bytes
 
 
@@ -301,8 +301,8 @@ def test_unknown_param_is_refused_with_suggestion(tmp_path: Path) -> None:
 
 
 def test_waves_order_commits_and_cover_every_instance(tmp_path: Path) -> None:
-    from engine.config import Wave
     from engine.errors import UsageError
+    from engine.repo.config import Wave
 
     build_tree(tmp_path, meshy_files(clusters=("prod", "nonprod")))
     waves = [Wave(name="nonprod", paths=["clusters/nonprod"]), Wave(name="prod", paths=["clusters/prod*"])]

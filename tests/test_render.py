@@ -4,7 +4,14 @@ import json
 import subprocess
 from pathlib import Path
 
-from engine.planmodel import (
+from engine.output.render import (
+    commit_diffs,
+    render_json,
+    render_markdown,
+    render_text,
+    unified_diff,
+)
+from engine.planning.planmodel import (
     Commit,
     FileChange,
     GateInfo,
@@ -13,13 +20,6 @@ from engine.planmodel import (
     Plan,
     ReportItem,
     sha256_bytes,
-)
-from engine.render import (
-    commit_diffs,
-    render_json,
-    render_markdown,
-    render_text,
-    unified_diff,
 )
 
 RELEASE = b"""\

@@ -15,14 +15,14 @@ from typing import Any
 import jinja2
 import pytest
 
-from engine.apply import apply_plan, commit_plan
 from engine.cli import main
 from engine.errors import RepoError, TemplateError
-from engine.loading import load_library
-from engine.planmodel import Commit, FileChange, Plan
-from engine.planner import PlanRequest, make_plan
-from engine.templating import Renderer, make_environment
-from engine.workspace import Workspace
+from engine.output.apply import apply_plan, commit_plan
+from engine.planning.planmodel import Commit, FileChange, Plan
+from engine.planning.planner import PlanRequest, make_plan
+from engine.recipe.loading import load_library
+from engine.recipe.templating import Renderer, make_environment
+from engine.repo.workspace import Workspace
 from tests.helpers import (
     BUMP_PHASE,
     RECIPES,
@@ -56,7 +56,7 @@ def _hermetic_git(monkeypatch: pytest.MonkeyPatch) -> None:
 def _only_test_recipes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Speed: the CLI would also load the bundled Linkerd library (~1 s a run); these tests
     # need only the toy component given with --recipes.
-    monkeypatch.setattr("engine.loading.bundled_recipes_dir", lambda: tmp_path / "no-bundled")
+    monkeypatch.setattr("engine.recipe.loading.bundled_recipes_dir", lambda: tmp_path / "no-bundled")
 
 
 def hostile_library(root: Path, steps: str, templates: dict[str, str] | None = None) -> Path:

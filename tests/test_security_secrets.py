@@ -17,10 +17,10 @@ import pytest
 
 from engine.cli import main
 from engine.errors import RepoError, WaypathError
-from engine.loading import load_library
-from engine.planner import PlanRequest, make_plan
-from engine.render import render_markdown, render_text
-from engine.workspace import Workspace
+from engine.output.render import render_markdown, render_text
+from engine.planning.planner import PlanRequest, make_plan
+from engine.recipe.loading import load_library
+from engine.repo.workspace import Workspace
 from tests.helpers import (
     BUMP_PHASE,
     RECIPES,

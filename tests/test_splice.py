@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from engine.errors import RepoError
-from engine.splice import (
+from engine.yamltext.splice import (
     append_document,
     delete_document,
     detect_style,
@@ -15,7 +15,7 @@ from engine.splice import (
     replace_document,
     rewrite_document,
 )
-from engine.yamldoc import parse_file
+from engine.yamltext.yamldoc import parse_file
 
 
 def edit(text: str, change: Callable[[Any], Any], index: int = 0) -> str:

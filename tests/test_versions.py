@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import VersionError
-from engine.models import Component
-from engine.versions import Catalog, Version, parse_constraint, parse_semver
+from engine.recipe.models import Component
+from engine.recipe.versions import Catalog, Version, parse_constraint, parse_semver
 
 
 def allowed(constraint: str, *versions: str) -> list[str]:

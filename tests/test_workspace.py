@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import RepoError
-from engine.workspace import Overlay, Workspace, safe_relpath
+from engine.repo.workspace import Overlay, Workspace, safe_relpath
 
 HR = b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: linkerd\n"
 CRD = (
@@ -120,7 +120,7 @@ def test_safe_relpath_normalises_and_refuses_symlink_escape(tmp_path: Path) -> N
 
 
 def test_line_kinds_reads_only_line_start_kind_lines() -> None:
-    from engine.workspace import line_kinds
+    from engine.repo.workspace import line_kinds
 
     data = (
         b"\xef\xbb\xbfkind: HelmRelease  # first line after a BOM\r\n"

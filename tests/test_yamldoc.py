@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import YamlError
-from engine.yamldoc import decode, parse_file
+from engine.yamltext.yamldoc import decode, parse_file
 
 HR = """\
 # comment block above the first separator

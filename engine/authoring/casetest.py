@@ -28,12 +28,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.apply import apply_plan
 from engine.errors import Location, RecipeError, WaypathError
-from engine.loading import Library, load_yaml_model
-from engine.planner import PlanRequest, make_plan
-from engine.render import render_text
-from engine.workspace import Workspace
+from engine.output.apply import apply_plan
+from engine.output.render import render_text
+from engine.planning.planner import PlanRequest, make_plan
+from engine.recipe.loading import Library, load_yaml_model
+from engine.repo.workspace import Workspace
 
 
 class CaseFile(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.loading import Library, bundled_recipes_dir, load_library
+from engine.recipe.loading import Library, bundled_recipes_dir, load_library
 
 
 def _components(folder: Path) -> set[str]:

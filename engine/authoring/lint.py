@@ -17,7 +17,7 @@ from engine.authoring.lint_patches import PatchCheck, check_patches
 from engine.authoring.lint_templates import check_templates
 from engine.authoring.problems import LintProblem
 from engine.errors import Location, Problem, RecipeError, VersionError
-from engine.loading import (
+from engine.recipe.loading import (
     ComponentSource,
     Library,
     RecipeSource,
@@ -27,8 +27,8 @@ from engine.loading import (
     load_yaml_model,
     recipe_files,
 )
-from engine.models import Component, Recipe
-from engine.versions import Catalog
+from engine.recipe.models import Component, Recipe
+from engine.recipe.versions import Catalog
 
 TODO = "TODO(waypath)"
 

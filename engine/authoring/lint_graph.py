@@ -18,9 +18,9 @@ from collections.abc import Callable
 from engine.authoring.positions import Keys, locate
 from engine.authoring.problems import LintProblem
 from engine.errors import VersionError
-from engine.graph import Edge, VersionGraph
-from engine.loading import ComponentSource, RecipeSource
-from engine.versions import Version, chronological, parse_constraint
+from engine.recipe.graph import Edge, VersionGraph
+from engine.recipe.loading import ComponentSource, RecipeSource
+from engine.recipe.versions import Version, chronological, parse_constraint
 
 Line = tuple[str, int, int]
 

@@ -20,8 +20,8 @@ from engine.authoring import reference
 from engine.authoring.positions import Keys, locate
 from engine.authoring.problems import LintProblem
 from engine.errors import VersionError
-from engine.loading import ComponentSource, RecipeSource
-from engine.models import Op, PatchStep, Selector
+from engine.recipe.loading import ComponentSource, RecipeSource
+from engine.recipe.models import Op, PatchStep, Selector
 
 _KEYED = re.compile(r"^(?P<name>.*)\[[^=\]]+=[^\]]*\]$")
 _SETS = ("add", "replace", "copy", "move")

@@ -19,8 +19,8 @@ from jinja2 import meta, nodes
 from engine.authoring.positions import Keys, locate
 from engine.authoring.problems import LintProblem
 from engine.errors import Location
-from engine.loading import RecipeSource
-from engine.models import (
+from engine.recipe.loading import RecipeSource
+from engine.recipe.models import (
     AssertStep,
     DeleteStep,
     MoveStep,
@@ -29,7 +29,7 @@ from engine.models import (
     Selector,
     TemplateStep,
 )
-from engine.templating import make_environment
+from engine.recipe.templating import make_environment
 
 CONTEXT = frozenset({"params", "recipe", "from_release", "to_release", "instance"})
 TEMPLATE_CONTEXT = CONTEXT | {"doc", "docs"}

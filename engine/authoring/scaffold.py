@@ -23,10 +23,10 @@ from engine.authoring import libraries
 from engine.authoring.lint import TODO
 from engine.authoring.valuesdiff import ValuesDiff, diff_values, summary_lines
 from engine.errors import Location, RecipeError, UsageError, VersionError
-from engine.loading import Library, RecipeSource
-from engine.splice import rewrite_document
-from engine.versions import Catalog, Version
-from engine.yamldoc import parse_file
+from engine.recipe.loading import Library, RecipeSource
+from engine.recipe.versions import Catalog, Version
+from engine.yamltext.splice import rewrite_document
+from engine.yamltext.yamldoc import parse_file
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

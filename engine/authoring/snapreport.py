@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.loading import Library
-from engine.planmodel import Plan
+from engine.planning.planmodel import Plan
+from engine.recipe.loading import Library
 
 _NUMBERED = re.compile(r"^(\d+)-")
 

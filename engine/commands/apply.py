@@ -8,15 +8,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from engine.apply import apply_plan
 from engine.commands import common
-from engine.config import load_config
-from engine.describe import Described, describe
 from engine.error_handler import EXIT_OK
 from engine.errors import PlanError, UsageError
-from engine.planmodel import Plan
-from engine.planner import split_target
-from engine.rollout import (
+from engine.output.apply import apply_plan
+from engine.output.describe import Described, describe
+from engine.output.rollout import (
     Planner,
     Rollout,
     default_branch,
@@ -27,6 +24,9 @@ from engine.rollout import (
     target_label,
     with_old_files,
 )
+from engine.planning.planmodel import Plan
+from engine.planning.planner import split_target
+from engine.repo.config import load_config
 
 
 def load_plan(path: Path) -> Plan:

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine.errors import RepoError, UsageError
-from engine.loading import Library, load_library
-from engine.workspace import Workspace
+from engine.recipe.loading import Library, load_library
+from engine.repo.workspace import Workspace
 
 
 def library(recipe_dirs: Sequence[Path]) -> Library:

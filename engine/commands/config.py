@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
-from engine.config import RepoConfig
 from engine.error_handler import EXIT_OK
+from engine.repo.config import RepoConfig
 
 SCHEMA_ID = "https://waypath.dev/schemas/waypath-config.schema.json"
 

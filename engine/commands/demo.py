@@ -18,11 +18,11 @@ from engine.commands import apply as apply_command
 from engine.commands import common
 from engine.commands import detect as detect_command
 from engine.commands import plan as plan_command
-from engine.config import CONFIG_FILE
 from engine.error_handler import EXIT_OK
 from engine.errors import RepoError
-from engine.planner import split_target
-from engine.rollout import default_branch
+from engine.output.rollout import default_branch
+from engine.planning.planner import split_target
+from engine.repo.config import CONFIG_FILE
 
 _DEMO_ENV = {
     "GIT_AUTHOR_NAME": "Waypath demo",

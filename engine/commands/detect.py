@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine.commands import common
-from engine.detect import Instance, detect
 from engine.error_handler import EXIT_OK
+from engine.repo.detect import Instance, detect
 
 
 def find_all(repo: Path, recipe_dirs: Sequence[Path], assume: Mapping[str, str]) -> list[Instance]:

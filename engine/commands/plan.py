@@ -6,16 +6,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from engine import render
 from engine.commands import common
-from engine.config import load_config
-from engine.describe import Described, describe
 from engine.error_handler import EXIT_CHANGES, EXIT_OK
 from engine.errors import UsageError
-from engine.planmodel import Plan
-from engine.planner import make_plan
-from engine.rollout import plan_requests
-from engine.workspace import Workspace
+from engine.output import render
+from engine.output.describe import Described, describe
+from engine.output.rollout import plan_requests
+from engine.planning.planmodel import Plan
+from engine.planning.planner import make_plan
+from engine.repo.config import load_config
+from engine.repo.workspace import Workspace
 
 
 def build(

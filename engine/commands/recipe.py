@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from engine.error_handler import EXIT_ERROR, EXIT_OK
-from engine.loading import recipe_json_schema
+from engine.recipe.loading import recipe_json_schema
 
 
 def schema(*, out: TextIO) -> int:

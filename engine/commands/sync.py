@@ -9,12 +9,12 @@ from typing import TextIO
 
 from engine.commands import common
 from engine.commands.apply import inside, report_rollout, write_description
-from engine.describe import Described, describe
 from engine.error_handler import EXIT_OK
 from engine.errors import UsageError
-from engine.renovate import DATA_FILE_ENV, read_data_file
-from engine.rollout import push
-from engine.sync import sync
+from engine.output.describe import Described, describe
+from engine.output.renovate import DATA_FILE_ENV, read_data_file
+from engine.output.rollout import push
+from engine.output.sync import sync
 
 
 def run(

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from engine.planmodel import Plan
+from engine.planning.planmodel import Plan
 from tests.checks.release_safety import identity
 from tests.checks.repostate import Release, all_releases, load_documents, walk
 

@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from engine.planmodel import Plan
+from engine.planning.planmodel import Plan
 from tests.checks.repostate import YAML_SUFFIXES, load_documents, walk
 
 FLUX_GROUP_SUFFIX = ".toolkit.fluxcd.io"

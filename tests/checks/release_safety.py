@@ -1,6 +1,6 @@
 """Check (c): no commit makes Flux uninstall a HelmRelease by accident.
 
-Written from flux.md §1.3/§1.5 and linkerd.md §7.4–7.5, independently of engine/safety.py:
+Written from flux.md §1.3/§1.5 and linkerd.md §7.4–7.5, independently of engine/planning/safety.py:
 we replay the commits of the plan and compare every HelmRelease in the whole repo before
 and after each one. helm-controller uninstalls a release when its object is deleted while
 not suspended (a rename is a delete plus a create), and uninstalls then reinstalls when
@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.planmodel import Commit, Plan
+from engine.planning.planmodel import Commit, Plan
 from tests.checks.repostate import Release, all_releases, walk
 
 

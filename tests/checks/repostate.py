@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from engine.planmodel import Commit, FileChange, Plan
+from engine.planning.planmodel import Commit, FileChange, Plan
 
 YAML_SUFFIXES = (".yaml", ".yml")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import WaypathError
-from engine.loading import Library
-from engine.planmodel import Plan
-from engine.planner import PlanRequest, make_plan
-from engine.render import commit_diffs, render_markdown
-from engine.workspace import Workspace
+from engine.output.render import commit_diffs, render_markdown
+from engine.planning.planmodel import Plan
+from engine.planning.planner import PlanRequest, make_plan
+from engine.recipe.loading import Library
+from engine.repo.workspace import Workspace
 from tests.checks.repostate import read_tree
 from tests.checks.shared import REPO
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from engine.planmodel import Plan
-from engine.render import render_json
+from engine.output.render import render_json
+from engine.planning.planmodel import Plan
 from tests.checks.repostate import YAML_SUFFIXES, load_documents, walk
 
 CANARY = re.compile(r"CANARY[A-Za-z0-9_-]*")

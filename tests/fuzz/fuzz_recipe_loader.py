@@ -24,7 +24,7 @@ RECIPE_NAME = "stable-1.1-to-stable-2.0.yaml"
 def check_one(data: bytes, workdir: Path) -> None:
     """Load a library whose one recipe file holds `data`; anything but WaypathError is a bug."""
     from engine.errors import WaypathError
-    from engine.loading import load_library
+    from engine.recipe.loading import load_library
 
     folder = workdir / "meshy"
     shutil.rmtree(folder, ignore_errors=True)

@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.detect import Reader, find_objects, paths_in_scope
-from engine.models import Component, Selector
-from engine.yamldoc import YamlDocument
+from engine.recipe.models import Component, Selector
+from engine.repo.detect import Reader, find_objects, paths_in_scope
+from engine.yamltext.yamldoc import YamlDocument
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from engine.errors import GitError, PlanError, Problem, RepoError, WaypathError
-from engine.gitcli import Git
-from engine.planmodel import Commit, FileChange, Plan, sha256_bytes
+from engine.output.gitcli import Git
+from engine.planning.planmodel import Commit, FileChange, Plan, sha256_bytes
 
 LOCK_NAME = "waypath.lock"
 

@@ -10,8 +10,8 @@ version. Charts pinned by a range, or sourced by `chartRef`, are left as they ar
 
 from __future__ import annotations
 
-from engine.models import Component, Recipe
-from engine.versions import Catalog, Version
+from engine.recipe.models import Component, Recipe
+from engine.recipe.versions import Catalog, Version
 
 _BUMP = (
     "{{ to_release.charts.get(doc.spec.chart.spec.chart, doc.spec.chart.spec.version) }}"

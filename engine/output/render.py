@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable
 
-from engine.planmodel import Commit, InstancePlan, Note, Plan, ReportItem
+from engine.planning.planmodel import Commit, InstancePlan, Note, Plan, ReportItem
 
 _LETTER = {"added": "A", "modified": "M", "deleted": "D"}
 NOTHING_TO_DO = "Nothing to do: every instance is already at the target."

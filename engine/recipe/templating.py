@@ -18,7 +18,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from engine.errors import Location, TemplateError
-from engine.splice import dump_yaml
+from engine.yamltext.splice import dump_yaml
 
 _WHOLE_EXPRESSION = re.compile(r"\s*\{\{(.*?)\}\}\s*", re.DOTALL)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from engine.planmodel import Commit, Plan
-from engine.render import code, fence, note_checklist, wave_gate
+from engine.output.render import code, fence, note_checklist, wave_gate
+from engine.planning.planmodel import Commit, Plan
 
 Reader = Callable[[str], bytes | None]
 _LETTER = {"added": "A", "modified": "M", "deleted": "D"}

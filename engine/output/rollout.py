@@ -14,14 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.apply import commit_plan, refuse_dirty
-from engine.config import RepoConfig
 from engine.errors import GitError, Problem, UsageError
-from engine.gitcli import Git
-from engine.loading import Library
-from engine.planmodel import Plan
-from engine.planner import PlanRequest, split_target
-from engine.workspace import Workspace
+from engine.output.apply import commit_plan, refuse_dirty
+from engine.output.gitcli import Git
+from engine.planning.planmodel import Plan
+from engine.planning.planner import PlanRequest, split_target
+from engine.recipe.loading import Library
+from engine.repo.config import RepoConfig
+from engine.repo.workspace import Workspace
 
 TRAILER = "Waypath-Recipe"
 
@@ -180,7 +180,7 @@ def planner_for(library: Library, request: PlanRequest) -> Planner:
     """Plan `request` on the repo as it is when called (after the commits before it)."""
 
     def make(root: Path) -> Planned:
-        from engine.planner import make_plan
+        from engine.planning.planner import make_plan
 
         return with_old_files(root, make_plan(Workspace(root), library, request))
 

@@ -21,7 +21,8 @@ from engine.errors import (
     RepoError,
     TemplateError,
 )
-from engine.models import (
+from engine.planning.planmodel import Note, ReportItem
+from engine.recipe.models import (
     AssertStep,
     Component,
     DeleteStep,
@@ -32,14 +33,18 @@ from engine.models import (
     Selector,
     TemplateStep,
 )
-from engine.patching import apply_ops, same
-from engine.planmodel import Note, ReportItem
-from engine.restructure import restructure
-from engine.selectors import ResolvedSelector, resolve, select
-from engine.splice import append_document, delete_document, replace_document, rewrite_and_parse
-from engine.templating import Renderer
-from engine.workspace import Overlay, safe_relpath
-from engine.yamldoc import YamlDocument, parse_file
+from engine.recipe.templating import Renderer
+from engine.repo.selectors import ResolvedSelector, resolve, select
+from engine.repo.workspace import Overlay, safe_relpath
+from engine.yamltext.patching import apply_ops, same
+from engine.yamltext.restructure import restructure
+from engine.yamltext.splice import (
+    append_document,
+    delete_document,
+    replace_document,
+    rewrite_and_parse,
+)
+from engine.yamltext.yamldoc import YamlDocument, parse_file
 
 KUSTOMIZE_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 

@@ -26,7 +26,7 @@ from typing import Any
 import jsonpatch
 
 from engine.errors import Location, PatchError
-from engine.models import Op
+from engine.recipe.models import Op
 
 _SELECTOR = re.compile(r"^(?P<name>.*)\[(?P<key>[^=\[\]]+)=(?P<value>[^\[\]]*)\]$")
 

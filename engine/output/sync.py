@@ -13,13 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.apply import apply_plan, refuse_dirty
-from engine.config import CONFIG_FILE, load_config
 from engine.errors import Problem, SafetyError, UsageError
-from engine.gitcli import Git
-from engine.loading import Library
-from engine.renovate import Upgrade, components_to_sync
-from engine.rollout import Planned, Rollout, plan_requests, planner_for, roll_out
+from engine.output.apply import apply_plan, refuse_dirty
+from engine.output.gitcli import Git
+from engine.output.renovate import Upgrade, components_to_sync
+from engine.output.rollout import Planned, Rollout, plan_requests, planner_for, roll_out
+from engine.recipe.loading import Library
+from engine.repo.config import CONFIG_FILE, load_config
 
 
 @dataclass

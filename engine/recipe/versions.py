@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from semver import Version as SemVer
 
 from engine.errors import Problem, VersionError
-from engine.models import Component, Release
+from engine.recipe.models import Component, Release
 
 _PART = r"(?:x|X|\*|\d+)"
 _VERSION = (

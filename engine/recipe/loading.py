@@ -26,11 +26,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from engine.errors import Location, Problem, RecipeError, VersionError, WaypathError
-from engine.graph import Edge, VersionGraph
-from engine.models import STEP_KINDS, Component, Recipe
-from engine.patchlines import patch_recipes
-from engine.versions import Catalog, parse_constraint
-from engine.yamldoc import parse_file
+from engine.recipe.graph import Edge, VersionGraph
+from engine.recipe.models import STEP_KINDS, Component, Recipe
+from engine.recipe.patchlines import patch_recipes
+from engine.recipe.versions import Catalog, parse_constraint
+from engine.yamltext.yamldoc import parse_file
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -51,7 +51,7 @@ def bundled_recipes_dir() -> Path:
         for location in spec.submodule_search_locations:
             if Path(location).is_dir():
                 return Path(location)
-    return Path(__file__).resolve().parent.parent / "recipes"
+    return Path(__file__).resolve().parents[2] / "recipes"
 
 
 # --------------------------------------------------------------------------- one file
@@ -638,7 +638,7 @@ def load_library(extra_dirs: Sequence[Path] = (), *, include_bundled: bool = Tru
 
 
 def _add_patch_recipes(library: Library) -> None:
-    """Generated recipes for patch upgrades inside a release line (engine/patchlines.py).
+    """Generated recipes for patch upgrades inside a release line (engine/recipe/patchlines.py).
 
     A written recipe with the same id, or one claiming the same hop, takes precedence."""
     for name, source in library.components.items():

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import Location, RepoError
-from engine.yamldoc import YamlDocument, decode, parse_file
+from engine.yamltext.yamldoc import YamlDocument, decode, parse_file
 
 Change = Literal["added", "modified", "deleted"]
 YAML_SUFFIXES = (".yaml", ".yml")

@@ -12,8 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config import Wave, check_wave, wave_of
-from engine.detect import Instance, detect, paths_in_scope
 from engine.errors import (
     DetectionError,
     Location,
@@ -23,10 +21,8 @@ from engine.errors import (
     UsageError,
     VersionError,
 )
-from engine.graph import Edge
-from engine.loading import Library, RecipeSource
-from engine.models import AssertStep, NoteStep, Param, Phase, Recipe
-from engine.planmodel import (
+from engine.output.render import command_lines
+from engine.planning.planmodel import (
     Commit,
     FileChange,
     FileStatus,
@@ -37,14 +33,18 @@ from engine.planmodel import (
     ReportItem,
     sha256_bytes,
 )
-from engine.render import command_lines
-from engine.safety import check_commit
-from engine.selectors import in_scope, may_deploy, norm_folder
-from engine.steps import StepRun, run_step
-from engine.templating import Renderer
-from engine.versions import Catalog, Version
-from engine.workspace import Overlay, Workspace
-from engine.yamldoc import gc_paused
+from engine.planning.safety import check_commit
+from engine.recipe.graph import Edge
+from engine.recipe.loading import Library, RecipeSource
+from engine.recipe.models import AssertStep, NoteStep, Param, Phase, Recipe
+from engine.recipe.steps import StepRun, run_step
+from engine.recipe.templating import Renderer
+from engine.recipe.versions import Catalog, Version
+from engine.repo.config import Wave, check_wave, wave_of
+from engine.repo.detect import Instance, detect, paths_in_scope
+from engine.repo.selectors import in_scope, may_deploy, norm_folder
+from engine.repo.workspace import Overlay, Workspace
+from engine.yamltext.yamldoc import gc_paused
 
 REDACTED = "<redacted>"
 

@@ -21,8 +21,8 @@ from typing import Any, Literal
 import yaml
 
 from engine.errors import Location, PatchError, RepoError, YamlError
-from engine.patching import same
-from engine.yamldoc import BOM, YamlDocument, load_one, parse_file
+from engine.yamltext.patching import same
+from engine.yamltext.yamldoc import BOM, YamlDocument, load_one, parse_file
 
 # --------------------------------------------------------------------------- rendering
 

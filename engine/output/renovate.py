@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.config import CONFIG_FILE, RepoConfig
 from engine.errors import Problem, UsageError
-from engine.loading import Library
-from engine.versions import Version
+from engine.recipe.loading import Library
+from engine.recipe.versions import Version
+from engine.repo.config import CONFIG_FILE, RepoConfig
 
 DATA_FILE_ENV = "RENOVATE_POST_UPGRADE_COMMAND_DATA_FILE"
 

@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.detect import helm_release_name
 from engine.errors import Problem, SafetyError
-from engine.planmodel import ReportItem
-from engine.workspace import Overlay
+from engine.planning.planmodel import ReportItem
+from engine.repo.detect import helm_release_name
+from engine.repo.workspace import Overlay
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from engine.patching import split_path
-from engine.splice import detect_style
-from engine.yamldoc import YamlDocument
+from engine.yamltext.patching import split_path
+from engine.yamltext.splice import detect_style
+from engine.yamltext.yamldoc import YamlDocument
 
 
 def _child(node: yaml.Node, key: str) -> yaml.Node | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from engine.errors import PathError
-from engine.versions import Constraint, Version, chronological
+from engine.recipe.versions import Constraint, Version, chronological
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.errors import DetectionError, Location
-from engine.models import Component, Detector
-from engine.versions import Catalog, Version
-from engine.yamldoc import YamlDocument
+from engine.recipe.models import Component, Detector
+from engine.recipe.versions import Catalog, Version
+from engine.yamltext.yamldoc import YamlDocument
 
 
 class Reader(Protocol):

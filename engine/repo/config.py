@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from engine.errors import UsageError
-from engine.models import StrictModel
+from engine.recipe.models import StrictModel
 
 CONFIG_FILE = "waypath.yaml"
 
@@ -51,7 +51,7 @@ def load_config(repo: Path) -> RepoConfig | None:
     path = repo / CONFIG_FILE
     if not path.is_file():
         return None
-    from engine.loading import load_yaml_model
+    from engine.recipe.loading import load_yaml_model
 
     return load_yaml_model(path, RepoConfig)
 

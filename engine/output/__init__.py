@@ -1,0 +1,1 @@
+"""Output: rendering, the MR description, applying a plan, git, rollout of commits, sync, Renovate data."""

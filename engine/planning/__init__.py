@@ -1,0 +1,1 @@
+"""Planning: the pure planner, the cluster-safety check and the plan model."""

@@ -1,0 +1,1 @@
+"""The repo layer: the workspace of files, detection of instances, document selectors, waypath.yaml."""
