@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
+from tests.k8s_tools import k8s_tools, report_header
 from tests.snapshot_ext import ScenarioSnapshot
+
+__all__ = ["k8s_tools"]
+
+
+def pytest_report_header() -> str:
+    return report_header()
 
 
 @pytest.fixture
