@@ -168,3 +168,48 @@ def test_prune_after_move_keeps_non_empty_parents() -> None:
     op = Op.model_validate({"op": "move", "from": "/a/b/c", "path": "/e", "prune": True})
     new, _ = apply_ops(data, [op])
     assert new == {"a": {"d": 2}, "e": 1}
+
+
+def test_dotted_literal_keys_read_as_their_nested_form() -> None:
+    data = {
+        "values": {
+            "identity.issuer.crtExpiry": "2030",
+            "identity": {"issuer": {"scheme": "kubernetes.io/tls"}},
+            "policyController.defaultAllowPolicy": "cluster-authenticated",
+        }
+    }
+    ops = [
+        Op(op="remove", path="/values/identity/issuer/crtExpiry", prune=True),
+        Op.model_validate(
+            {
+                "op": "move",
+                "from": "/values/policyController/defaultAllowPolicy",
+                "path": "/values/proxy/defaultInboundPolicy",
+                "parents": True,
+            }
+        ),
+    ]
+    new, results = apply_ops(data, ops)
+    assert new == {
+        "values": {
+            "identity": {"issuer": {"scheme": "kubernetes.io/tls"}},
+            "proxy": {"defaultInboundPolicy": "cluster-authenticated"},
+        }
+    }
+    assert results[0].message == "removed /values/identity/issuer/crtExpiry (was: 2030)"
+    # a partly dotted key: `issuer.tls` under `identity`
+    partly = {"identity": {"issuer.tls": {"crtPEM": "x"}}}
+    new, _ = apply_ops(partly, [Op(op="replace", path="/identity/issuer/tls/crtPEM", value="y")])
+    assert new == {"identity": {"issuer.tls": {"crtPEM": "y"}}}
+
+
+def test_dotted_literal_keys_in_template_reads() -> None:
+    from engine.recipe.templating import make_environment
+
+    env = make_environment()
+    values = {"identity.issuer.crtExpiry": "2030", "proxy": {"log.level": "warn"}}
+    render = env.from_string(
+        "{{ v | get('identity.issuer.crtExpiry') }} {{ v | get('proxy.log.level') }} "
+        "{{ v | without('identity.issuer.crtExpiry') }}"
+    ).render
+    assert render(v=values) == "2030 warn {'proxy': {'log.level': 'warn'}}"

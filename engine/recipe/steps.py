@@ -15,7 +15,6 @@ from typing import Any
 
 from engine.errors import (
     Location,
-    PatchError,
     PreconditionError,
     RecipeError,
     RepoError,
@@ -34,16 +33,17 @@ from engine.recipe.models import (
     TemplateStep,
 )
 from engine.recipe.templating import Renderer
+from engine.recipe.values_sources import follow_values
 from engine.repo.selectors import ResolvedSelector, resolve, select
 from engine.repo.workspace import Overlay, safe_relpath
-from engine.yamltext.patching import apply_ops, same
-from engine.yamltext.restructure import restructure
+from engine.yamltext.patching import same
 from engine.yamltext.splice import (
     append_document,
     delete_document,
     replace_document,
     rewrite_and_parse,
 )
+from engine.yamltext.textpatch import patch_text
 from engine.yamltext.yamldoc import YamlDocument, parse_file
 
 KUSTOMIZE_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -147,19 +147,19 @@ def _patch(step: PatchStep, run: StepRun) -> None:
         # Op values may name the document they patch: `{{ doc.spec.chart.spec.chart }}`.
         ops = _render_ops(step.patch.ops, run, {**run.variables, "doc": run.redact(doc.data)})
         where = f"{run.where} on {doc.path} ({doc.kind} {doc.name})"
-        results = []
-        for segment in _segments(ops):
-            doc = _refresh(run.overlay, found)
-            try:
-                new_data, done = apply_ops(doc.data, segment, where=where)
-            except PatchError as exc:
-                if exc.location is None:
-                    exc.location = Location(doc.path, doc.line)
-                raise
-            results.extend(done)
-            if not _moved_as_text(run, doc, segment, new_data):
-                edit_document(run, doc, new_data)
-        for result in results:
+        patched = patch_text(
+            doc.path,
+            run.overlay.read_text(doc.path),
+            doc.index,
+            ops,
+            where=where,
+            documents=run.overlay.documents(doc.path),
+        )
+        if patched.text != run.overlay.read_text(doc.path):
+            run.overlay.write_text(doc.path, patched.text, documents=patched.documents)
+        if doc.kind == "HelmRelease":
+            follow_values(run, _refresh(run.overlay, found), ops)
+        for result in patched.results:
             if result.applied and result.op.op in ("remove", "move", "nest", "unnest"):
                 reason = f" ({result.op.reason})" if result.op.reason else ""
                 touched = (result.op.from_ or "") + " " + result.op.path
@@ -170,36 +170,6 @@ def _patch(step: PatchStep, run: StepRun) -> None:
                 run.reports.append(
                     ReportItem(kind, f"{doc.kind} {doc.name}: {message}{reason}", doc.path)
                 )
-
-
-def _segments(ops: list[Op]) -> list[list[Op]]:
-    """Ops in runs; each `nest`/`unnest` alone, so it can be done as a move of lines."""
-    runs: list[list[Op]] = []
-    for op in ops:
-        if op.op in ("nest", "unnest") or not runs or runs[-1][0].op in ("nest", "unnest"):
-            runs.append([op])
-        else:
-            runs[-1].append(op)
-    return runs
-
-
-def _moved_as_text(run: StepRun, doc: YamlDocument, segment: list[Op], new_data: Any) -> bool:
-    """Do a lone nest/unnest by moving lines (comments and quotes kept) when that gives
-    exactly the data the op gives; say whether it did."""
-    if len(segment) != 1 or segment[0].op not in ("nest", "unnest") or same(new_data, doc.data):
-        return False
-    text = run.overlay.read_text(doc.path)
-    moved = restructure(text, doc, segment[0])
-    if moved is None:
-        return False
-    try:
-        reparsed = parse_file(doc.path, moved)
-    except RepoError:
-        return False
-    if len(reparsed) <= doc.index or not same(reparsed[doc.index].data, new_data):
-        return False
-    run.overlay.write_text(doc.path, moved)
-    return True
 
 
 def _check_writable(doc: YamlDocument) -> None:

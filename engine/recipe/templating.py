@@ -18,6 +18,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from engine.errors import Location, TemplateError
+from engine.yamltext.patching import literal_key
 from engine.yamltext.splice import dump_yaml
 
 _WHOLE_EXPRESSION = re.compile(r"\s*\{\{(.*?)\}\}\s*", re.DOTALL)
@@ -45,22 +46,29 @@ def _without(value: Any, *dotted_keys: str) -> Any:
     for dotted in dotted_keys:
         parts = _split(dotted)
         node = result
-        for part in parts[:-1]:
-            node = node.get(part) if isinstance(node, dict) else None
-            if node is None:
+        at = 0
+        while isinstance(node, dict) and at < len(parts):
+            found = literal_key(node, parts, at)
+            if found is None:
                 break
-        if isinstance(node, dict) and parts:
-            node.pop(parts[-1], None)
+            if at + found[1] == len(parts):
+                node.pop(found[0])
+                break
+            node = node[found[0]]
+            at += found[1]
     return result
 
 
 def _get(value: Any, dotted: str, default: Any = None) -> Any:
     node = value
-    for part in _split(dotted):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        else:
+    parts = _split(dotted)
+    at = 0
+    while at < len(parts):
+        found = literal_key(node, parts, at) if isinstance(node, Mapping) else None
+        if found is None:
             return default
+        node = node[found[0]]
+        at += found[1]
     return node
 
 

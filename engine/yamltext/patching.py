@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +93,18 @@ def split_path(path: str) -> list[str]:
     return [_unescape(token) for token in path[1:].split("/")]
 
 
+def literal_key(node: Mapping[Any, Any], segments: Sequence[str], at: int) -> tuple[str, int] | None:
+    """The key of `node` that `segments[at:]` start with: the segment itself, else a dotted
+    literal key (`identity.issuer.crtExpiry:` written as one key) standing for the nested
+    path. Returns the key and how many segments it covers; the longest match wins (a
+    values block may hold both `identity:` and `identity.issuer.crtExpiry:`)."""
+    for stop in range(len(segments), at, -1):
+        dotted = ".".join(segments[at:stop])
+        if dotted in node:
+            return dotted, stop - at
+    return None
+
+
 def _select_item(items: list[Any], key: str, value: str, segment: str) -> int:
     found = [
         i
@@ -148,8 +160,18 @@ def resolve(
     segments = split_path(path)
     tokens: list[str] = []
     node = data
-    for i, segment in enumerate(segments):
+    i = 0
+    while i < len(segments):
+        if isinstance(node, dict):
+            found = literal_key(node, segments, i)
+            if found is not None and found[1] > 1:
+                tokens.append(found[0])
+                node = node[found[0]]
+                i += found[1]
+                continue
+        segment = segments[i]
         last = i == len(segments) - 1
+        i += 1
         if last and last_may_be_new:
             if isinstance(node, list) and segment == "-":
                 return _pointer([*tokens, "-"]), False

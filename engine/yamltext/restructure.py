@@ -19,7 +19,7 @@ from engine.yamltext.splice import detect_style
 from engine.yamltext.yamldoc import YamlDocument
 
 
-def _child(node: yaml.Node, key: str) -> yaml.Node | None:
+def child_node(node: yaml.Node, key: str) -> yaml.Node | None:
     if not isinstance(node, yaml.MappingNode):
         return None
     for key_node, value_node in node.value:
@@ -37,7 +37,7 @@ def _mapping_at(doc: YamlDocument, pointer: str) -> yaml.MappingNode | None:
     for token in tokens:
         if node is None or "[" in token:
             return None
-        node = _child(node, token)
+        node = child_node(node, token)
     if isinstance(node, yaml.MappingNode) and not node.flow_style and node.value:
         return node
     return None
@@ -99,7 +99,7 @@ def nest_text(text: str, doc: YamlDocument, pointer: str, key: str, keep: list[s
     """The file text with the entries of the mapping at `pointer` (but `keep`) indented
     under a new `key:` line, or None when that is not a plain line move."""
     node = _mapping_at(doc, pointer)
-    if node is None or _child(node, key) is not None:
+    if node is None or child_node(node, key) is not None:
         return None
     spans = _entry_spans(text, node)
     if spans is None:
@@ -132,7 +132,7 @@ def unnest_text(
     parent = _mapping_at(doc, pointer)
     if parent is None or keep:
         return None
-    child = _child(parent, key)
+    child = child_node(parent, key)
     if not isinstance(child, yaml.MappingNode) or child.flow_style or not child.value:
         return None
     parent_keys = {k.value for k, _ in parent.value if k.value != key}
