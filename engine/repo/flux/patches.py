@@ -1,0 +1,139 @@
+"""Applying kustomize patches to plain data: strategic merge (as kustomize does for custom
+resources: maps merge, lists are replaced whole, `null` deletes), JSON 6902, and target
+selectors (kustomize-flux.md §3.5)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import jsonpatch
+
+from engine.repo.flux.resources import Patch, Resource
+
+_SELECTOR_KEYS = ("group", "version", "kind", "name", "namespace")
+
+
+def smp_merge(target: Any, patch: Any) -> Any:
+    """`patch` merged over `target` (both plain data); `target` is not changed."""
+    if not isinstance(patch, dict) or not isinstance(target, dict):
+        return copy.deepcopy(patch)
+    merged = dict(target)
+    for key, value in patch.items():
+        if key == "$patch":
+            continue
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = smp_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def is_delete(patch: Any) -> bool:
+    return isinstance(patch, dict) and patch.get("$patch") == "delete"
+
+
+def apply_json6902(data: Any, ops: list[Any]) -> Any:
+    """The document after the ops; raises ValueError with jsonpatch's reason."""
+    try:
+        return jsonpatch.apply_patch(data, ops, in_place=False)
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _regex(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(f"^(?:{pattern})$")
+    except re.error:
+        return None
+
+
+def _ns(value: str | None) -> str:
+    return value or "default"
+
+
+def _label_selector_matches(selector: str, labels: dict[str, Any]) -> bool | None:
+    """Equality-based selectors (`a=b,c!=d`, `a`); None for a form we do not evaluate."""
+    for term in (t.strip() for t in selector.split(",") if t.strip()):
+        if "!=" in term:
+            key, value = (s.strip() for s in term.split("!=", 1))
+            if str(labels.get(key)) == value:
+                return False
+        elif "=" in term:
+            key, value = (s.strip() for s in term.replace("==", "=").split("=", 1))
+            if key not in labels or str(labels[key]) != value:
+                return False
+        elif re.fullmatch(r"!?[A-Za-z0-9./_-]+", term):
+            present = term.lstrip("!") in labels
+            if present == term.startswith("!"):
+                return False
+        else:
+            return None
+    return True
+
+
+def target_matches(target: dict[str, str], resource: Resource) -> bool | None:
+    """Does a patch `target:` select the resource? None when the selector uses a form the
+    model does not evaluate (a set-based label selector, an invalid regex)."""
+    for key in _SELECTOR_KEYS:
+        if key not in target or target[key] in (None, ""):
+            continue
+        pattern = _regex(str(target[key]))
+        if pattern is None:
+            return None
+        if key == "name":
+            values = [name for name, _ in resource.ids()]
+        elif key == "namespace":
+            values = [_ns(ns) for _, ns in resource.ids()]
+            if not any(pattern.match(v) for v in values):
+                return False
+            continue
+        else:
+            values = [getattr(resource, key)]
+        if not any(pattern.match(v) for v in values):
+            return False
+    for key, field_ in (("labelSelector", "labels"), ("annotationSelector", "annotations")):
+        if target.get(key):
+            have = resource.metadata.get(field_)
+            result = _label_selector_matches(
+                str(target[key]), have if isinstance(have, dict) else {}
+            )
+            if result is not True:
+                return result
+    return True
+
+
+def smp_id_matches(patch: dict[str, Any], resource: Resource) -> bool:
+    """An SMP without target selects the object with its own group/version/kind/name, in
+    the object's current or a previous namespace (`""` is `default`)."""
+    meta = patch.get("metadata") if isinstance(patch.get("metadata"), dict) else {}
+    assert isinstance(meta, dict)
+    if patch.get("apiVersion") != resource.api_version or patch.get("kind") != resource.kind:
+        return False
+    namespace = _ns(str(meta["namespace"]) if meta.get("namespace") else None)
+    return any(name == meta.get("name") and _ns(ns) == namespace for name, ns in resource.ids())
+
+
+def leaves(data: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every scalar (and empty collection) of `data` with its path."""
+    if isinstance(data, dict) and data:
+        for key, value in data.items():
+            yield from leaves(value, (*prefix, key))
+    elif isinstance(data, list) and data:
+        for index, value in enumerate(data):
+            yield from leaves(value, (*prefix, index))
+    else:
+        yield prefix, data
+
+
+def record(resource: Resource, patch: Patch, before: Any, after: Any) -> None:
+    """Remember which leaves `patch` set (changed or added) on the resource."""
+    old = dict(leaves(before))
+    for path, value in leaves(after):
+        if path not in old or old[path] != value or type(old[path]) is not type(value):
+            resource.patched[path] = patch
+    resource.patches.append(patch)
