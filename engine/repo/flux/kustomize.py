@@ -25,6 +25,7 @@ from engine.repo.flux.resources import (
     join,
 )
 from engine.repo.flux.transform import Transformers, finalize_names
+from engine.yamltext.yamldoc import YamlDocument
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _KNOWN_FIELDS = frozenset(
@@ -129,10 +130,8 @@ class Kustomizer(Transformers):
             return self._generated(folder, out, flux, stack)
         path = found[0]
         out.files.add(path)
-        try:
-            docs = self.reader.documents(path)
-        except WaypathError as exc:
-            out.problems.append(Problem(path, f"cannot parse: {exc.message}"))
+        docs = self.parse(path, out)
+        if docs is None:
             return []
         spec = docs[0].data if docs and isinstance(docs[0].data, dict) else {}
         kind = spec.get("kind") or "Kustomization"
@@ -205,13 +204,18 @@ class Kustomizer(Transformers):
         self._transform(folder, path, spec, accumulated, out, flux)
         return accumulated
 
+    def parse(self, path: str, out: Build) -> list[YamlDocument] | None:
+        try:
+            return self.reader.documents(path)
+        except WaypathError as exc:
+            out.problems.append(Problem(path, f"cannot parse: {exc.message}"))
+            return None
+
     def _configuration(self, path: str, out: Build) -> None:
         """The `nameReference` entries of a `configurations:` file (§3.4, §3.7)."""
         out.files.add(path)
-        try:
-            docs = self.reader.documents(path)
-        except WaypathError as exc:
-            out.problems.append(Problem(path, f"cannot parse: {exc.message}"))
+        docs = self.parse(path, out)
+        if docs is None:
             return
         data = docs[0].data if docs and isinstance(docs[0].data, dict) else {}
         for key in sorted(set(data) - {"nameReference"}):
@@ -251,10 +255,8 @@ class Kustomizer(Transformers):
 
     def _file(self, path: str, out: Build) -> list[Resource]:
         out.files.add(path)
-        try:
-            docs = self.reader.documents(path)
-        except WaypathError as exc:
-            out.problems.append(Problem(path, f"cannot parse: {exc.message}"))
+        docs = self.parse(path, out)
+        if docs is None:
             return []
         found = []
         for doc in docs:

@@ -61,6 +61,12 @@ def _namespaces(model: FluxModel, doc: YamlDocument) -> set[str]:
     return found or {doc.namespace or "default"}
 
 
+def _at(data: Any, field: tuple[Key, ...]) -> Any:
+    for key in field:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
 def _name_matches(pattern: str, name: str) -> bool:
     try:
         return re.fullmatch(pattern, name) is not None
@@ -81,9 +87,7 @@ class _Finder:
     def entries(
         self, doc: YamlDocument, field: tuple[Key, ...], via: str, kind_key: str | None
     ) -> Iterator[Reference]:
-        value: Any = doc.data
-        for key in field:
-            value = value.get(key) if isinstance(value, dict) else None
+        value = _at(doc.data, field)
         if not isinstance(value, list):
             return
         own = _namespaces(self.model, doc)
@@ -98,9 +102,7 @@ class _Finder:
                 yield Reference(doc.path, doc.index, at, via, node_line(doc.node, at))
 
     def source_ref(self, doc: YamlDocument, field: tuple[Key, ...]) -> Iterator[Reference]:
-        value: Any = doc.data
-        for key in field:
-            value = value.get(key) if isinstance(value, dict) else None
+        value = _at(doc.data, field)
         if not isinstance(value, dict) or str(value.get("name")) != self.name:
             return
         default = {"sourceRef": "HelmRepository", "chartRef": "OCIRepository"}.get(
@@ -148,9 +150,7 @@ class _Finder:
     def targets(
         self, doc: YamlDocument, field: tuple[Key, ...], folder: str | None
     ) -> Iterator[Reference]:
-        value: Any = doc.data
-        for key in field:
-            value = value.get(key) if isinstance(value, dict) else None
+        value = _at(doc.data, field)
         if not isinstance(value, list):
             return
         for index, entry in enumerate(value):
