@@ -962,14 +962,16 @@ data:
     )
 
 
-def render_helmrelease(addon: dict, params: dict[str, str], rng: random.Random) -> str:
+def render_helmrelease(
+    addon: dict, params: dict[str, str], rng: random.Random, linkerd_version: str = "2.11.5"
+) -> str:
     api = rng.choice(HR_VERSIONS)
     if addon["name"] == "linkerd":
         marker = (
             ' # {"$imagepolicy": "flux-system:linkerd-proxy:tag"}' if rng.random() < 0.5 else ""
         )
         values = fill(LINKERD_VALUES, {**params, "marker": marker})
-        version = '"2.11.5"'  # always quoted: 2.11.5 is the pin detectors must read
+        version = f'"{linkerd_version}"'  # always quoted: the pin detectors must read
     else:
         values = fill(addon["values"], params)
         version = quoted(addon["version"], rng)
@@ -1297,7 +1299,9 @@ def write(path: Path, text: str) -> int:
     return len(data)
 
 
-def generate(out: Path, clusters: int, seed: int) -> tuple[int, int]:
+def generate(
+    out: Path, clusters: int, seed: int, linkerd_version: str = "2.11.5"
+) -> tuple[int, int]:
     files = 0
     total = 0
     gotk_cache: dict[str, str] = {}
@@ -1330,7 +1334,8 @@ def generate(out: Path, clusters: int, seed: int) -> tuple[int, int]:
             total += write(d / "kustomization.yaml", render_kustomize(addon))
             total += write(d / "helmrepository.yaml", render_helmrepository(addon, rng))
             total += write(d / "configmap.yaml", render_configmap(addon, params, rng))
-            total += write(d / "helmrelease.yaml", render_helmrelease(addon, params, rng))
+            release = render_helmrelease(addon, params, rng, linkerd_version)
+            total += write(d / "helmrelease.yaml", release)
             files += 5
             if addon["name"] == "linkerd":
                 total += write(d / "namespace.yaml", LINKERD_NAMESPACE)
@@ -1344,15 +1349,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clusters", type=int, required=True, help="number of clusters (>= 1)")
     ap.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
     ap.add_argument("--force", action="store_true", help="write into a non-empty directory")
+    ap.add_argument(
+        "--shape",
+        choices=["flat", "overlays"],
+        default="flat",
+        help="flat: every cluster a full copy of every add-on (default); overlays: shared "
+        "bases, per-cluster kustomize overlays, git-tracked (see shape_overlays.py)",
+    )
+    ap.add_argument(
+        "--linkerd-version", default="2.11.5", help="Linkerd chart pin (default 2.11.5)"
+    )
     args = ap.parse_args(argv)
     if args.clusters < 1:
         ap.error("--clusters must be >= 1")
     if args.out_dir.exists() and any(args.out_dir.iterdir()) and not args.force:
         ap.error(f"{args.out_dir} is not empty (use --force to write into it)")
-    files, total = generate(args.out_dir, args.clusters, args.seed)
+    if args.shape == "overlays":
+        import shape_overlays
+
+        files, total = shape_overlays.generate(
+            args.out_dir, args.clusters, args.seed, write, args.linkerd_version
+        )
+    else:
+        files, total = generate(args.out_dir, args.clusters, args.seed, args.linkerd_version)
     print(
         f"wrote {files} files, {total / 1e6:.1f} MB to {args.out_dir} "
-        f"(clusters={args.clusters}, seed={args.seed})",
+        f"(clusters={args.clusters}, seed={args.seed}, shape={args.shape})",
         file=sys.stderr,
     )
     return 0

@@ -1,19 +1,23 @@
-"""Benchmark `plan` on generated fleets against two floors measured in the same run.
+"""Benchmark detect and plan on generated fleets, as ratios to a read floor measured in the same run.
 
-    python bench/run_bench.py [--sizes 10,100,500] [--work DIR] [--target linkerd@stable-2.12]
+    python bench/run_bench.py [--sizes 100,500] [--big] [--shapes flat,overlays] [--runs 3]
 
-For each fleet size N it generates a fleet (bench/gen_fleet.py), then measures, each in a
-fresh subprocess so caches and peak memory do not leak between measurements:
+For each fleet shape and size N it generates two fleets (bench/gen_fleet.py): one at Linkerd
+stable-2.11.5 and the same one patch behind (2.11.3). Each measurement runs in a fresh
+interpreter that first measures the read floor (walk the repo and read every YAML file's
+bytes, twice, the faster kept) and then, in the same process, one operation:
 
-- floor 1: reading every YAML file's bytes;
-- floor 2: PyYAML's C loader composing every YAML file;
-- `plan` to the next release, as the CLI does it (detect, path, every phase, diffs held
-  in memory), with its peak RSS.
+- detect: every component's instances, as `waypath detect` finds them;
+- split: `plan` from stable-2.11.5 to the next release (the 2.12 chart split, six phases);
+- bump: `plan` of the 2.11.3 fleet to 2.11.5 (one chart-version edit per instance).
 
-It reports the ratios plan/floor, peak memory against the repo size, the growth from one
-size to the next, and `waypath --help` start-up against bare `python -c pass`. Results are
-printed as Markdown and written to bench/results/ (ignored by git). Nothing here asserts:
-a benchmark measures; the goals are read by people (see bench/README.md).
+A run measures the three operations; each ratio is operation / floor of the same process, and
+the table gives the median over the runs with the spread (min–max). Peak memory is the
+process's peak RSS. Growth compares the median seconds of one size with the next. The
+start-up row times `waypath --help` and `waypath detect` on examples/ against bare
+`python -c pass` (median of 9, interleaved). Results are printed as Markdown and written to
+bench/results/ (ignored by git). Nothing asserts: the goals are read by people
+(bench/README.md).
 """
 
 from __future__ import annotations
@@ -22,53 +26,51 @@ import argparse
 import itertools
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+OPS = ("detect", "split", "bump")
 
 # Each probe runs in its own interpreter; it prints one JSON line.
 PROBE = r"""
 import json, os, resource, sys, time
 from pathlib import Path
-root = Path(sys.argv[2])
-kind = sys.argv[1]
-files = []
-for dirpath, dirnames, filenames in os.walk(root):
-    dirnames[:] = [d for d in dirnames if d != ".git"]
-    for name in filenames:
-        if name.endswith((".yaml", ".yml")):
-            files.append(os.path.join(dirpath, name))
-files.sort()
-start = time.perf_counter()
-if kind == "read":
-    total = 0
-    for f in files:
-        with open(f, "rb") as fh:
-            total += len(fh.read())
-elif kind == "pyyaml":
-    import yaml
-    total = 0
-    for f in files:
-        with open(f, "rb") as fh:
-            for node in yaml.compose_all(fh.read(), Loader=yaml.CSafeLoader):
-                total += 1
-elif kind == "plan":
-    from engine.recipe.loading import load_library
-    from engine.planning.planner import PlanRequest, make_plan
-    from engine.repo.workspace import Workspace
+kind, root, target = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+
+def floor():
     start = time.perf_counter()
-    plan = make_plan(Workspace(root), load_library(), PlanRequest(target=sys.argv[3]))
-    total = sum(len(c.changes) for c in plan.commits)
-elapsed = time.perf_counter() - start
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": elapsed, "peak_mb": peak_kb / 1024, "files": len(files), "n": total}))
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames:
+            if name.endswith((".yaml", ".yml")):
+                with open(os.path.join(dirpath, name), "rb") as fh:
+                    total += len(fh.read())
+    return time.perf_counter() - start, total
+
+read_s = min(floor()[0], floor()[0])
+import gc
+gc.disable(); gc.freeze()  # as the `waypath` executable runs (engine.cli.entry)
+from engine.commands.detect import find_all
+from engine.planning.planner import PlanRequest, make_plan
+from engine.recipe.loading import load_library
+from engine.repo.workspace import Workspace
+start = time.perf_counter()
+if kind == "detect":
+    n = len(find_all(root, [], {}))
+else:
+    plan = make_plan(Workspace(root), load_library(), PlanRequest(target=target))
+    n = sum(len(c.changes) for c in plan.commits)
+op_s = time.perf_counter() - start
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"read_s": read_s, "op_s": op_s, "peak_mb": peak_mb, "n": n}))
 """
 
 
@@ -84,119 +86,143 @@ def probe(kind: str, repo: Path, target: str = "") -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def best_of(runs: int, kind: str, repo: Path, target: str = "") -> dict[str, float]:
-    results = [probe(kind, repo, target) for _ in range(runs)]
-    best = min(results, key=lambda r: r["seconds"])
-    best["peak_mb"] = max(r["peak_mb"] for r in results)
-    return best
+def fleet(work: Path, shape: str, n: int, linkerd: str) -> Path:
+    repo = work / f"{shape}-{n}-{linkerd}"
+    if not repo.exists():
+        subprocess.run(
+            [sys.executable, str(HERE / "gen_fleet.py"), str(repo), "--clusters", str(n),
+             "--shape", shape, "--linkerd-version", linkerd],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+    return repo
 
 
-def repo_size_mb(repo: Path) -> float:
-    total = sum(p.stat().st_size for p in repo.rglob("*") if p.is_file())
-    return total / 1024 / 1024
+def repo_stats(repo: Path) -> tuple[int, float]:
+    files = size = 0
+    for dirpath, dirnames, filenames in os.walk(repo):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames:
+            if name.endswith((".yaml", ".yml")):
+                files += 1
+                size += os.path.getsize(os.path.join(dirpath, name))
+    return files, size / 1024 / 1024
 
 
-def startup(runs: int = 7) -> tuple[float, float]:
-    def timed(argv: list[str]) -> float:
-        samples = []
-        for _ in range(runs):
+def measure(work: Path, shape: str, n: int, runs: int, split: str, bump: str) -> dict[str, Any]:
+    current = fleet(work, shape, n, "2.11.5")
+    behind = fleet(work, shape, n, "2.11.3")
+    jobs = {"detect": (current, ""), "split": (current, split), "bump": (behind, bump)}
+    samples: dict[str, list[dict[str, float]]] = {op: [] for op in OPS}
+    for _ in range(runs):
+        for op in OPS:  # interleaved: a slow moment of the machine hits every operation
+            repo, target = jobs[op]
+            samples[op].append(probe(op, repo, target))
+    files, size = repo_stats(current)
+    row: dict[str, Any] = {"shape": shape, "clusters": n, "files": files, "repo_mb": round(size, 1)}
+    floors = [s["read_s"] for op in OPS for s in samples[op]]
+    row["read_s"] = round(statistics.median(floors), 3)
+    row["read_spread"] = [round(min(floors), 3), round(max(floors), 3)]
+    for op in OPS:
+        ratios = [s["op_s"] / s["read_s"] for s in samples[op]]
+        row[f"{op}_s"] = round(statistics.median(s["op_s"] for s in samples[op]), 3)
+        row[f"{op}_x"] = round(statistics.median(ratios), 2)
+        row[f"{op}_spread"] = [round(min(ratios), 2), round(max(ratios), 2)]
+        row[f"{op}_peak_mb"] = round(max(s["peak_mb"] for s in samples[op]), 1)
+        row[f"{op}_n"] = int(samples[op][0]["n"])
+    return row
+
+
+def startup(runs: int = 9) -> dict[str, float]:
+    script = Path(sys.executable).parent / "waypath"
+    cli = [str(script)] if script.exists() else [sys.executable, "-m", "engine.cli"]
+    commands = {
+        "bare": [sys.executable, "-c", "pass"],
+        "help": [*cli, "--help"],
+        "detect": [*cli, "detect", str(ROOT / "examples")],
+    }
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
             start = time.perf_counter()
             subprocess.run(argv, check=True, capture_output=True, cwd=ROOT)
-            samples.append(time.perf_counter() - start)
-        return statistics.median(samples)
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
-    bare = timed([sys.executable, "-c", "pass"])
-    cli = timed([sys.executable, "-m", "engine.cli", "--help"])
-    return bare, cli
+
+def spread(values: list[float]) -> str:
+    return f"{values[0]}–{values[1]}"
+
+
+def report(rows: list[dict[str, Any]], start: dict[str, float], header: str) -> str:
+    lines = [
+        header,
+        "",
+        "| shape | N | files | repo MB | read floor s | detect | split 2.11→2.12 | patch bump "
+        "| split peak MB | peak − repo MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        peak = max(r[f"{op}_peak_mb"] for op in OPS)
+        cells = [
+            r["shape"], r["clusters"], r["files"], r["repo_mb"],
+            f"{r['read_s']} ({spread(r['read_spread'])})",
+            *(f"{r[f'{op}_x']}x ({spread(r[f'{op}_spread'])})" for op in OPS),
+            r["split_peak_mb"], f"+{round(peak - r['repo_mb'], 1)}",
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    lines.append("")
+    for shape, group in itertools.groupby(rows, key=lambda r: r["shape"]):
+        for a, b in itertools.pairwise(list(group)):
+            factor = b["clusters"] / a["clusters"]
+            grown = ", ".join(f"{op} x{b[f'{op}_s'] / a[f'{op}_s']:.2f}" for op in OPS)
+            lines.append(
+                f"- growth {shape} {a['clusters']} → {b['clusters']} (x{factor:g} clusters): "
+                f"{grown}; read floor x{b['read_s'] / a['read_s']:.2f}"
+            )
+    lines.append(
+        f"- start-up: `waypath --help` {start['help'] * 1000:.0f} ms "
+        f"({start['help'] / start['bare']:.1f}x), `waypath detect examples/` "
+        f"{start['detect'] * 1000:.0f} ms ({start['detect'] / start['bare']:.1f}x), bare "
+        f"`python -c pass` {start['bare'] * 1000:.0f} ms"
+    )
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10,100,500")
+    parser.add_argument("--sizes", default="100,500", help="cluster counts (default 100,500)")
+    parser.add_argument("--big", action="store_true", help="add N=2000 (slow: minutes)")
+    parser.add_argument(
+        "--shapes", default="flat,overlays", help="fleet shapes (gen_fleet --shape)"
+    )
     parser.add_argument("--work", type=Path, default=None, help="where fleets are generated")
+    parser.add_argument("--runs", type=int, default=3, help="runs per size (median kept)")
     parser.add_argument("--target", default="linkerd@stable-2.12")
-    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (best kept)")
     parser.add_argument("--patch-target", default="linkerd@stable-2.11.5")
+    parser.add_argument("--no-startup", action="store_true", help="skip the start-up row")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="waypath-bench-"))
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",")] + ([2000] if args.big else [])
 
     rows = []
-    for n in sizes:
-        repo = work / f"fleet-{n}"
-        if not repo.exists():
-            subprocess.run(
-                [sys.executable, str(HERE / "gen_fleet.py"), str(repo), "--clusters", str(n)],
-                check=True,
-                capture_output=True,
-            )
-        read = best_of(args.runs, "read", repo)
-        pyyaml = best_of(args.runs, "pyyaml", repo)
-        plan = best_of(args.runs, "plan", repo, args.target)
-        # The same fleet one patch release behind (2.11.3): the next release is then a
-        # chart bump with one edit per cluster, which shows the engine's own overhead
-        # apart from the heavy 2.12 chart split.
-        behind = work / f"fleet-{n}-2.11.3"
-        if not behind.exists():
-            shutil.copytree(repo, behind)
-            for release in behind.glob("clusters/*/linkerd/helmrelease.yaml"):
-                release.write_text(release.read_text().replace('"2.11.5"', '"2.11.3"'))
-        bump = best_of(args.runs, "plan", behind, args.patch_target)
-        size = repo_size_mb(repo)
-        rows.append(
-            {
-                "clusters": n,
-                "files": int(read["files"]),
-                "repo_mb": round(size, 1),
-                "read_s": round(read["seconds"], 3),
-                "pyyaml_s": round(pyyaml["seconds"], 3),
-                "plan_s": round(plan["seconds"], 3),
-                "plan_vs_read": round(plan["seconds"] / read["seconds"], 2),
-                "plan_vs_pyyaml": round(plan["seconds"] / pyyaml["seconds"], 2),
-                "plan_peak_mb": round(plan["peak_mb"], 1),
-                "bump_s": round(bump["seconds"], 3),
-                "bump_vs_read": round(bump["seconds"] / read["seconds"], 2),
-                "bump_peak_mb": round(bump["peak_mb"], 1),
-                "read_peak_mb": round(read["peak_mb"], 1),
-                "changed_files": int(plan["n"]),
-            }
-        )
-        print(json.dumps(rows[-1]), flush=True)
-
-    bare, cli = startup()
-    lines = [
-        f"plan: {args.target} from stable-2.11.5 (the chart split, 6 phases); bump: "
-        f"{args.patch_target} from stable-2.11.3 (one edit per cluster); best of {args.runs} "
-        f"runs; Python {sys.version.split()[0]}",
-        "",
-        "| clusters | files | repo MB | read s | PyYAML C s | plan s | plan/read | plan/PyYAML "
-        "| plan peak MB | peak - repo MB | bump s | bump/read | bump peak MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['clusters']} | {r['files']} | {r['repo_mb']} | {r['read_s']} | {r['pyyaml_s']} "
-            f"| {r['plan_s']} | {r['plan_vs_read']}x | {r['plan_vs_pyyaml']}x "
-            f"| {r['plan_peak_mb']} | {round(r['plan_peak_mb'] - r['repo_mb'], 1)} "
-            f"| {r['bump_s']} | {r['bump_vs_read']}x | {r['bump_peak_mb']} |"
-        )
-    for a, b in itertools.pairwise(rows):
-        growth = (b["plan_s"] / a["plan_s"]) / (b["clusters"] / a["clusters"])
-        lines.append(
-            f"\ngrowth {a['clusters']} -> {b['clusters']} clusters: plan time x"
-            f"{b['plan_s'] / a['plan_s']:.1f} for x{b['clusters'] / a['clusters']:.0f} clusters "
-            f"(1.0 = linear: {growth:.2f})"
-        )
-    lines.append(
-        f"\nstart-up: `waypath --help` {cli * 1000:.0f} ms vs `python -c pass` {bare * 1000:.0f} ms "
-        f"({cli / bare:.1f}x)"
+    for shape in args.shapes.split(","):
+        for n in sizes:
+            rows.append(measure(work, shape, n, args.runs, args.target, args.patch_target))
+            print(json.dumps(rows[-1]), flush=True)
+    start = {"bare": 1.0, "help": 0.0, "detect": 0.0} if args.no_startup else startup()
+    header = (
+        f"detect: every component; split: {args.target} from stable-2.11.5 (6 phases); bump: "
+        f"{args.patch_target} from 2.11.3 (one edit per instance). Ratios to the read floor of "
+        f"the same process, median of {args.runs} runs (min–max); Python "
+        f"{sys.version.split()[0]}"
     )
-    report = "\n".join(lines) + "\n"
-    print(report)
+    text = report(rows, start, header)
+    print(text)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
-    (results / "latest.md").write_text(report)
-    (results / "latest.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (results / "latest.md").write_text(text)
+    (results / "latest.json").write_text(json.dumps({"rows": rows, "startup": start}, indent=2))
     return 0
 
 
