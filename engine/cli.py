@@ -6,6 +6,7 @@ into messages and exit codes once, in engine/error_handler.py.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -307,6 +308,22 @@ def demo(target: str, keep: Path | None) -> None:
     _run(command.run, target=target, keep=keep)
 
 
+def entry() -> None:
+    """The `waypath` executable: `main` with the cyclic GC off for the one-shot run.
+
+    Pausing the GC per file or per plan is not enough: each time it is on again it soon
+    rescans the growing heap of parsed documents (3,539 files made 2.6 s of collection in a
+    8.5 s detect), and the interpreter's exit runs one more full collection over it.
+    What a run parses lives until it exits and parsing makes no cycles, so the GC stays
+    off, and `gc.freeze()` takes what exists out of the collection at exit.
+    """
+    gc.disable()
+    gc.freeze()
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="waypath", standalone_mode=False)
@@ -322,4 +339,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -213,3 +213,61 @@ def test_dotted_literal_keys_in_template_reads() -> None:
         "{{ v | without('identity.issuer.crtExpiry') }}"
     ).render
     assert render(v=values) == "2030 warn {'proxy': {'log.level': 'warn'}}"
+
+def test_ops_copy_only_the_containers_on_their_paths() -> None:
+    # Copy on write: a patch of one value in a big document shares every untouched
+    # subtree with the original instead of deep-copying it (issue 12).
+    data: dict[str, Any] = {
+        "spec": {"values": {f"key{i}": {"nested": [i, {"deep": i}]} for i in range(500)}},
+        "metadata": {"name": "linkerd", "labels": {"a": "b"}},
+    }
+    before = copy.deepcopy(data)
+    new, results = apply_ops(
+        data,
+        [
+            op(op="replace", path="/spec/values/key7/nested/1/deep", value=-1),
+            op(op="move", from_="/spec/values/key8", path="/spec/moved", parents=True),
+            op(op="add", path="/spec/values/added/x", value={"y": 1}, parents=True),
+            op(op="test", path="/metadata/name", value="linkerd"),
+        ],
+    )
+    assert data == before
+    assert [r.applied for r in results] == [True, True, True, False]
+    assert new["spec"]["values"]["key7"]["nested"][1] == {"deep": -1}
+    assert new["spec"]["moved"] is data["spec"]["values"]["key8"]  # moved, not copied
+    assert new["spec"]["values"]["added"] == {"x": {"y": 1}}
+    assert new["metadata"] is data["metadata"]  # only tested: shared
+    shared = [k for k, v in new["spec"]["values"].items() if v is data["spec"]["values"].get(k)]
+    assert len(shared) == 498  # all but key7 (edited) and `added` (new); key8 moved away
+    assert new["spec"]["values"]["key7"]["nested"][0] == 7
+
+
+def test_same_is_identity_first() -> None:
+    # Comparing a patched copy with its original walks only what differs: shared
+    # subtrees are compared by identity (counts the element comparisons).
+    class Counting(int):
+        compared = 0
+
+        def __eq__(self, other: object) -> bool:
+            Counting.compared += 1
+            return int.__eq__(self, other)  # type: ignore[no-any-return]
+
+        __hash__ = int.__hash__
+
+    from engine.yamltext.patching import same
+
+    big = [Counting(i) for i in range(1000)]
+    a = {"shared": big, "x": 1}
+    b = {"shared": big, "x": 1}
+    assert same(a, b)
+    assert Counting.compared == 0
+    assert not same(a, {"shared": list(big), "x": 2})
+
+
+def test_copy_on_write_follows_dotted_literal_keys() -> None:
+    data: dict[str, Any] = {"values": {"proxy.resources": {"cpu": {"limit": "1"}}, "other": {}}}
+    before = copy.deepcopy(data)
+    new, _ = apply_ops(data, [op(op="remove", path="/values/proxy/resources/cpu/limit")])
+    assert data == before  # the dotted key's mapping was copied before the remove
+    assert new["values"]["proxy.resources"] == {"cpu": {}}
+    assert new["values"]["other"] is data["values"]["other"]

@@ -10,15 +10,17 @@ from typing import Any, TextIO
 from engine.commands import common
 from engine.error_handler import EXIT_OK
 from engine.repo.detect import Instance, detect
+from engine.yamltext.yamldoc import gc_paused
 
 
 def find_all(repo: Path, recipe_dirs: Sequence[Path], assume: Mapping[str, str]) -> list[Instance]:
     lib = common.library(recipe_dirs)
     ws = common.workspace(repo)
     found: list[Instance] = []
-    for name in sorted(lib.components):
-        source = lib.components[name]
-        found.extend(detect(ws, source.component, source.catalog, assume=assume))
+    with gc_paused():  # as planning does: see yamldoc.gc_paused
+        for name in sorted(lib.components):
+            source = lib.components[name]
+            found.extend(detect(ws, source.component, source.catalog, assume=assume))
     return found
 
 

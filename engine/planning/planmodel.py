@@ -59,6 +59,24 @@ class Note:
     commands: list[str] = field(default_factory=list)
     unverified: bool = False
 
+    def key(self) -> tuple[str, str, tuple[str, ...], bool]:
+        return (self.title, self.text, tuple(self.commands), self.unverified)
+
+
+class Notes(list[Note]):
+    """A commit's manual steps in order, each once. `add` asks a set, not the list: the
+    split commit of a fleet holds a note per cluster, and a scan per note was quadratic."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[tuple[str, str, tuple[str, ...], bool]] = set()
+
+    def add(self, note: Note) -> None:
+        key = note.key()
+        if key not in self._seen:
+            self._seen.add(key)
+            self.append(note)
+
 
 @dataclass
 class GateInfo:

@@ -29,6 +29,7 @@ from engine.planning.planmodel import (
     GateInfo,
     InstancePlan,
     Note,
+    Notes,
     Plan,
     ReportItem,
     sha256_bytes,
@@ -543,7 +544,7 @@ def _plan_phase(
     recipe = source.recipe
     component = library.components[name].component
     before = overlay.copy()
-    notes: list[Note] = []
+    notes = Notes()
     reports: list[ReportItem] = []
     active: list[tuple[Instance, dict[str, Any]]] = []
     edited = False  # did a step that edits files run? (then "no change" = already applied)

@@ -20,7 +20,7 @@ from engine.errors import (
     RepoError,
     TemplateError,
 )
-from engine.planning.planmodel import Note, ReportItem
+from engine.planning.planmodel import Note, Notes, ReportItem
 from engine.recipe.models import (
     AssertStep,
     Component,
@@ -63,7 +63,7 @@ class StepRun:
     variables: dict[str, Any]
     where: str  # "recipe <id>, phase <name>, step <n>" for messages
     recipe_path: str
-    notes: list[Note] = field(default_factory=list)
+    notes: Notes = field(default_factory=Notes)
     reports: list[ReportItem] = field(default_factory=list)
     redact: Callable[[Any], Any] = lambda data: data
 
@@ -184,9 +184,11 @@ def _check_writable(doc: YamlDocument) -> None:
 # --------------------------------------------------------------------------- template
 
 
-def _parse_rendered(text: str, what: str, run: StepRun) -> list[YamlDocument]:
+def _parse_rendered(
+    text: str, what: str, run: StepRun, path: str = "<rendered>"
+) -> list[YamlDocument]:
     try:
-        return parse_file("<rendered>", text)
+        return parse_file(path, text)
     except RepoError as exc:
         raise TemplateError(
             f"{run.where}: {what} did not render to valid YAML: {exc.message}",
@@ -238,9 +240,13 @@ def _template(step: TemplateStep, run: StepRun) -> None:
     assert body.into is not None
     path = run.path(body.into, "template into")
     text = render({})
-    rendered = _parse_rendered(text, "template", run)
+    # Parsed as the file it becomes: written as is, these are its documents (no second parse).
+    rendered = _parse_rendered(text, "template", run, path)
     if not run.overlay.exists(path):
-        run.overlay.write_text(path, text if text.endswith("\n") else text + "\n")
+        if text.endswith("\n"):
+            run.overlay.write_text(path, text, documents=rendered)
+        else:
+            run.overlay.write_text(path, text + "\n")
         if body.register_:
             register_resource(run, path)
         return
@@ -261,7 +267,7 @@ def _template(step: TemplateStep, run: StepRun) -> None:
             hint="set `overwrite: true` or `append: true` on the template step, or move the file",
         )
     _check_all_writable(existing)
-    run.overlay.write_text(path, text)
+    run.overlay.write_text(path, text, documents=rendered)
 
 
 def _check_all_writable(docs: list[YamlDocument]) -> None:
@@ -389,8 +395,7 @@ def _note(step: NoteStep, run: StepRun) -> None:
         commands=[run.render(c, "note command") for c in body.commands],
         unverified=body.unverified,
     )
-    if note not in run.notes:
-        run.notes.append(note)
+    run.notes.add(note)
 
 
 def _assert(step: AssertStep, run: StepRun) -> None:

@@ -53,6 +53,8 @@ class _Invalid(Exception):
 
 def same(a: Any, b: Any) -> bool:
     """Equality that tells `true` from `1` and `1.0` from `1` (Python's `==` does not)."""
+    if a is b:  # apply_ops shares what an op did not touch: no need to walk it
+        return True
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
@@ -216,14 +218,24 @@ def apply_ops(
     where: str = "",
     location: Location | None = None,
 ) -> tuple[Any, list[OpResult]]:
-    """Apply `ops` in order to a deep copy of `data`; `data` is not changed.
+    """Apply `ops` in order to a copy of `data`; `data` is not changed.
+
+    The copy is made on write: only the mappings and lists on the path of an op are
+    copied, the rest is shared with `data` (a deep copy per patch was 17% of planning a
+    fleet, and every later comparison walked the whole copy again).
 
     `where` names the document in error messages (e.g. `clusters/prod/linkerd.yaml`).
     """
-    doc = copy.deepcopy(data)
+    owned = _Owned()
+    doc = owned.copy(data) if isinstance(data, dict | list) else data
     results: list[OpResult] = []
     for index, op in enumerate(ops):
         try:
+            if op.op != "test":
+                # nest/unnest change the mapping at their path; the others its parent.
+                owned.path(doc, op.path, inclusive=op.op in ("nest", "unnest"))
+                if op.from_:
+                    owned.path(doc, op.from_, inclusive=False)
             doc, result = _apply_one(doc, op)
         except (
             _Missing,
@@ -241,6 +253,54 @@ def apply_ops(
             ) from None
         results.append(result)
     return doc, results
+
+
+class _Owned:
+    """The containers apply_ops copied, and so may change in place (copy on write)."""
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+        self._keep: list[Any] = []  # copies stay alive while their ids are in `_ids`
+        self.copies = 0
+
+    def copy(self, value: Any) -> Any:
+        made = dict(value) if isinstance(value, dict) else list(value)
+        self._ids.add(id(made))
+        self._keep.append(made)
+        self.copies += 1
+        return made
+
+    def path(self, doc: Any, path: str, *, inclusive: bool) -> None:
+        """Copy the containers along the part of `path` that exists (with the value at
+        `path` itself when `inclusive`), unless copied already. `doc` itself is a copy;
+        after this, an op on `path` changes no shared container."""
+        tokens: list[str] = []
+        node = doc
+        segments = split_path(path)
+        at = 0
+        try:
+            while at < len(segments):  # the walk of `resolve`, dotted literal keys included
+                found = literal_key(node, segments, at) if isinstance(node, dict) else None
+                if found is not None and found[1] > 1:
+                    tokens.append(found[0])
+                    node = node[found[0]]
+                    at += found[1]
+                    continue
+                node = _step(node, segments[at], tokens)
+                at += 1
+            if not inclusive and tokens:
+                tokens.pop()
+        except (_Missing, _Invalid):
+            pass  # the op reports it; the containers up to there are what it may change
+        parent = doc
+        for token in tokens:
+            key: Any = int(token) if isinstance(parent, list) else token
+            child = parent[key]
+            if not isinstance(child, dict | list):
+                return
+            if id(child) not in self._ids:
+                child = parent[key] = self.copy(child)
+            parent = child
 
 
 def _apply_one(doc: Any, op: Op) -> tuple[Any, OpResult]:
