@@ -237,6 +237,14 @@ def schema() -> None:
     _run(command.schema)
 
 
+@recipe.command()
+def where() -> None:
+    """Print the folder of the bundled recipe library (to copy a case or a template from)."""
+    from engine.commands import recipe as command
+
+    _run(command.where)
+
+
 @recipe.command("new")
 @click.argument("component")
 @click.option("--from", "from_release", required=True, metavar="RELEASE", help="enterprise-2.19")
@@ -284,8 +292,10 @@ def test_cases(**kwargs: Any) -> None:
     "--scenarios",
     default="tests.checks.scenarios",
     show_default=True,
-    help="Module with SCENARIOS and run(scenario, library) (see engine/authoring/snapreport.py).",
+    help="Module (importable from the current folder) or FILE.py with SCENARIOS and "
+    "run(scenario, library) (see engine/authoring/snapreport.py).",
 )
+@_recipe_options
 def snapshot_report(**kwargs: Any) -> None:
     """Render every snapshot, compare with the committed ones, report drift as Markdown."""
     from engine.commands import recipe as command

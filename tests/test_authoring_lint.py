@@ -74,3 +74,27 @@ def test_missing_reference_is_said_not_silent(
         n.startswith("values-key check skipped: no reference chart values") for n in result.notes
     )
     assert [p.code for p in result.problems] == ["todo"]
+
+
+def test_builtin_field_list_reads_keyed_paths(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the Flux CRDs (as in a pre-commit hook), `valuesFrom[targetPath=...]` is the
+    field `valuesFrom`: the bundled recipes pass, and a real typo is still found."""
+    from engine.authoring import reference
+
+    monkeypatch.setenv("WAYPATH_FLUX_SCHEMAS", str(tmp_path / "nowhere"))
+    reference.crd_schemas.cache_clear()
+    try:
+        assert main(["recipe", "lint"]) == 0, capsys.readouterr().out
+        assert "note: patch-path check used the built-in HelmRelease field list" in (
+            capsys.readouterr().out
+        )
+        from engine.authoring.lint_patches import _schema_problem
+
+        assert _schema_problem("HelmRelease", "/spec/valuesFrom[targetPath=a.b]/name") is None
+        assert _schema_problem("HelmRelease", "/spec/valuesFromm[targetPath=a]") == (
+            "`valuesFromm` is not a field of `/spec` in a HelmRelease; did you mean `valuesFrom`?"
+        )
+    finally:
+        reference.crd_schemas.cache_clear()

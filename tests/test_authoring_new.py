@@ -11,8 +11,11 @@ import pytest
 from engine.authoring.valuesdiff import diff_values
 from engine.cli import main
 from engine.planning.planner import PlanRequest, make_plan
+from engine.errors import RecipeError
 from engine.recipe.loading import bundled_recipes_dir, load_library
 from engine.repo.workspace import Workspace
+from tests.authoring_walkthrough import fill_todos
+from tests.helpers import snapshot_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NEW = ["recipe", "new", "linkerd", "--from", "enterprise-2.19", "--to", "enterprise-2.20.2"]
@@ -71,59 +74,40 @@ def test_new_with_values_files_writes_proposals(tmp_path: Path) -> None:
     assert "#   ~ keep: 1 -> 2" in text
 
 
-def _fill_todos(recipes: Path) -> None:
-    """What docs/authoring.md tells the author to do, done by a program."""
-    component = recipes / "linkerd" / "component.yaml"
-    text = component.read_text()
-    text = re.sub(
-        r'notes: "TODO\(waypath\)[^\n]*"', "notes: Made-up release for the authoring guide.", text
-    )
-    component.write_text(text)
-    recipe = recipes / "linkerd" / "enterprise-2.19-to-enterprise-2.20.yaml"
-    text = recipe.read_text()
-    text = "\n".join(line for line in text.splitlines() if not line.startswith("# ")) + "\n"
-    text = re.sub(r'summary: "TODO\(waypath\)[^\n]*"', 'summary: "Bump BEL 2.19 to 2.20.2"', text)
-    text = re.sub(
-        r"description: \|\n  TODO\(waypath\)[^\n]*\n",
-        "description: |\n  A chart-version bump (made-up release for the authoring guide).\n",
-        text,
-    )
-    # 2.20 has no linkerd-jaeger to remove: delete the copied remove-jaeger phase
-    start = text.index("  - name: remove-jaeger")
-    text = text[:start] + text[text.index("  - name: control-plane") :]
-    recipe.write_text(text)
-    case = recipes / "linkerd" / "tests" / "bel-2.19-to-2.20"
-    shutil.copytree(
-        bundled_recipes_dir()
-        / "linkerd"
-        / "tests"
-        / "bel-2.18-jaeger-removal"
-        / "expected"
-        / "tree",
-        case / "before",
-    )
-    (case / "case.yaml").write_text("target: linkerd@enterprise-2.20\n")
-
-
 def test_worked_example_of_the_authoring_guide(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    recipes = _copy_recipes(tmp_path)
+    """docs/authoring.md in process, on an empty library folder of the user's (the guide's
+    own commands run in tests/test_installed_wheel.py)."""
+    bundled = snapshot_bytes(bundled_recipes_dir())
+    recipes = tmp_path / "my-recipes"  # does not exist yet: `recipe new` creates it
     r = ["--recipes", str(recipes)]
     assert main([*NEW, *r]) == 0
-    assert main(["recipe", "lint", *r]) == 1
+    assert sorted(p.relative_to(recipes).as_posix() for p in recipes.rglob("*.yaml")) == [
+        "linkerd/component.yaml",
+        "linkerd/enterprise-2.19-to-enterprise-2.20.yaml",
+    ]
+    assert "kind: ComponentExtension\nextends: linkerd\n" in (
+        recipes / "linkerd" / "component.yaml"
+    ).read_text()
+    assert main(["recipe", "lint", str(recipes)]) == 1
     todos = [line for line in capsys.readouterr().out.splitlines() if ": todo: " in line]
     assert len(todos) == 4
-    _fill_todos(recipes)
-    assert main(["recipe", "lint", *r]) == 0, capsys.readouterr().out
+    fill_todos(recipes)
+    assert main(["recipe", "lint", str(recipes)]) == 0, capsys.readouterr().out
+    case = recipes / "linkerd" / "tests" / "bel-2.19-to-2.20"
+    tree = bundled_recipes_dir() / "linkerd" / "tests" / "bel-2.18-jaeger-removal" / "expected"
+    shutil.copytree(tree / "tree", case / "before")
+    (case / "case.yaml").write_text("target: linkerd@enterprise-2.20\n")
     assert main(["recipe", "test", "--update", *r]) == 0
     assert main(["recipe", "test", *r]) == 0
     out = capsys.readouterr().out
     assert "ok      linkerd/bel-2.19-to-2.20 (enterprise-2.19-to-enterprise-2.20)" in out
-    expected = recipes / "linkerd" / "tests" / "bel-2.19-to-2.20" / "expected"
+    assert "3 case(s), 0 failed" in out  # the bundled cases run too
+    expected = case / "expected"
     assert 'version: "2.20.2"' in (expected / "tree" / "linkerd" / "control-plane.yaml").read_text()
 
-    library = load_library([recipes], include_bundled=False)
+    library = load_library([recipes])
     plan = make_plan(
         Workspace(FIXTURES / "enterprise-2.16"),
         library,
@@ -131,3 +115,55 @@ def test_worked_example_of_the_authoring_guide(
     )
     assert plan.path[-1] == "enterprise-2.19-to-enterprise-2.20"
     assert plan.target == "linkerd@enterprise-2.20.2"
+    assert snapshot_bytes(bundled_recipes_dir()) == bundled  # the bundled library untouched
+
+
+def test_new_adds_to_an_existing_extension(tmp_path: Path) -> None:
+    recipes = tmp_path / "my-recipes"
+    assert main([*NEW, "--recipes", str(recipes)]) == 0
+    extension = recipes / "linkerd" / "component.yaml"
+    before = extension.read_text()
+    to_221 = ["recipe", "new", "linkerd", "--from", "enterprise-2.20", "--to", "enterprise-2.21.0"]
+    assert main([*to_221, "--recipes", str(recipes)]) == 0
+    after = extension.read_text()
+    # spliced in after 2.20.2; every byte of the file before stays
+    assert after.startswith(before.rstrip("\n"))
+    assert after.index("version: enterprise-2.20.2") < after.index("version: enterprise-2.21.0")
+    assert "linkerd-enterprise-control-plane: 2.21.0" in after
+    library = load_library([recipes])
+    assert library.components["linkerd"].extensions == [extension]
+    catalog = library.catalog("linkerd")
+    assert catalog.release(catalog.parse_release("enterprise-2.21.0")) is not None
+
+
+def test_new_writes_nothing_when_a_write_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recipes = tmp_path / "my-recipes"
+    (recipes / "linkerd").mkdir(parents=True)
+    # a folder where the catalog file goes: the recipe would be written, the catalog not
+    (recipes / "linkerd" / "component.yaml").mkdir()
+    assert main([*NEW, "--recipes", str(recipes)]) == 1
+    err = capsys.readouterr().err
+    assert "linkerd/component.yaml" in err, err
+    assert sorted(p.name for p in (recipes / "linkerd").iterdir()) == ["component.yaml"]
+
+
+def test_extension_errors_name_the_file(tmp_path: Path) -> None:
+    ext = tmp_path / "lib" / "linkerd" / "component.yaml"
+    ext.parent.mkdir(parents=True)
+    ext.write_text(
+        "apiVersion: waypath.dev/v1\nkind: ComponentExtension\nextends: linkerd\nreleases:\n"
+        "  - version: enterprise-2.19.8\n"
+    )
+    with pytest.raises(RecipeError) as raised:
+        load_library([tmp_path / "lib"])
+    [problem] = raised.value.problems
+    assert str(problem.location) == f"{ext}:5:14"
+    assert "enterprise-2.19.8` is listed twice in component `linkerd`" in problem.message
+    ext.write_text(ext.read_text().replace("extends: linkerd", "extends: linkerdd"))
+    with pytest.raises(RecipeError) as raised:
+        load_library([tmp_path / "lib"])
+    [problem] = raised.value.problems
+    assert str(problem.location) == f"{ext}:3:10"
+    assert problem.message == (
+        "`extends: linkerdd` names no component of the library folders in use (known: linkerd)"
+    )

@@ -22,6 +22,7 @@ from engine.recipe.loading import (
     Library,
     RecipeSource,
     bundled_recipes_dir,
+    component_file_kind,
     component_folders,
     load_library,
     load_yaml_model,
@@ -80,7 +81,7 @@ def _partial_library(dirs: Sequence[Path], bad: set[str]) -> Library:
     folders = component_folders(dirs)
     for folder in folders:
         path = folder / "component.yaml"
-        if path.is_file() and str(path) not in bad:
+        if path.is_file() and str(path) not in bad and component_file_kind(path) == "Component":
             try:
                 component = load_yaml_model(path, Component)
                 if component.name not in library.components:
@@ -118,7 +119,9 @@ def _load(dirs: Sequence[Path], result: LintResult) -> Library:
     bundled = bundled_recipes_dir().resolve()
     extra = [d for d in dirs if d.resolve() != bundled]
     needs_bundled = len(extra) < len(dirs) or any(
-        not (c / "component.yaml").is_file() for c in component_folders(extra)
+        not (c / "component.yaml").is_file()
+        or component_file_kind(c / "component.yaml") != "Component"
+        for c in component_folders(extra)
     )
     try:
         return load_library(extra, include_bundled=needs_bundled)
@@ -158,15 +161,16 @@ def lint(dirs: Sequence[Path]) -> LintResult:
         # Generated patch-line recipes are the engine's, not the author's: not linted.
         recipes = [s for s in library.recipes_for(name) if not s.generated]
         mine = [s for s in recipes if _inside(s.path, dirs)]
-        if not mine and not _inside(component.path, dirs):
+        if not mine and not any(_inside(path, dirs) for path in component.files):
             continue
         if name in broken or component.path.parent.name in broken:
             # a graph without the broken files would only report their absence
             result.notes.append(f"graph checks of `{name}` skipped until its files load")
         else:
             result.problems.extend(check_graph(component, recipes))
-        if _inside(component.path, dirs):
-            result.problems.extend(_todos(component.path))
+        for path in component.files:
+            if _inside(path, dirs):
+                result.problems.extend(_todos(path))
         for source in mine:
             result.problems.extend(check_templates(source))
             check_patches(source, component, patches)

@@ -78,8 +78,11 @@ def _schema_problem(kind: str, path: str) -> str | None:
                 node = node.get("items", {})
         return None
     fields = reference.BUILTIN_FIELDS.get(kind)
-    if fields and len(parts) >= 2 and parts[0] == "spec" and parts[1] not in fields:
-        return f"`{parts[1]}` is not a field of `/spec` in a {kind}{_close(parts[1], fields)}"
+    if fields and len(parts) >= 2 and parts[0] == "spec":
+        keyed = _KEYED.match(parts[1])  # `valuesFrom[targetPath=...]` is the field valuesFrom
+        name = keyed["name"] if keyed else parts[1]
+        if name not in fields:
+            return f"`{name}` is not a field of `/spec` in a {kind}{_close(name, fields)}"
     return None
 
 

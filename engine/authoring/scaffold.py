@@ -5,7 +5,9 @@ phases and wording, with the version numbers moved one hop on), so the author ed
 working recipe instead of writing one from a blank page. Everything the author must decide
 is marked `TODO(waypath)`, and `waypath recipe lint` fails until each marker is gone. The
 new release is added to the component catalog by a splice edit (every other byte of
-component.yaml stays), with chart versions guessed from the release before it.
+component.yaml stays), with chart versions guessed from the release before it. Authoring
+writes only into the library folder given with `--recipes` (a ComponentExtension file
+there when the component is defined elsewhere), all files or none.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ import yaml
 from engine.authoring import libraries
 from engine.authoring.lint import TODO
 from engine.authoring.valuesdiff import ValuesDiff, diff_values, summary_lines
-from engine.errors import Location, RecipeError, UsageError, VersionError
-from engine.recipe.loading import Library, RecipeSource
+from engine.errors import Location, RecipeError, RepoError, UsageError, VersionError
+from engine.output.apply import write_changes
+from engine.planning.planmodel import FileChange
+from engine.recipe.loading import ComponentSource, Library, RecipeSource
+from engine.recipe.models import API_VERSION, TemplateStep
 from engine.recipe.versions import Catalog, Version
 from engine.yamltext.splice import rewrite_document
 from engine.yamltext.yamldoc import parse_file
@@ -174,9 +179,7 @@ def _guess_charts(catalog: Catalog, target: Version) -> tuple[dict[str, str], Ve
     return {c: str(target.semver) if v == same else v for c, v in charts.items()}, previous
 
 
-def _add_release(path: Path, catalog: Catalog, target: Version) -> bool:
-    if catalog.release(target) is not None:
-        return False
+def _release_entry(catalog: Catalog, target: Version) -> dict[str, Any]:
     charts, previous = _guess_charts(catalog, target)
     entry: dict[str, Any] = {"version": target.label}
     release = catalog.release(previous) if previous else None
@@ -188,6 +191,12 @@ def _add_release(path: Path, catalog: Catalog, target: Version) -> bool:
         f"{previous.label if previous else 'nothing'}: charts versioned like the release "
         "were moved to it, the others kept), then replace this note"
     )
+    return entry
+
+
+def _with_release(path: Path, catalog: Catalog, entry: dict[str, Any], target: Version) -> str:
+    """The text of `path` (a component or extension file) with `entry` spliced into its
+    releases, in version order; every other byte stays."""
     text = path.read_text(encoding="utf-8")
     doc = parse_file(str(path), text)[0]
     data = copy.deepcopy(doc.data)
@@ -200,8 +209,68 @@ def _add_release(path: Path, catalog: Catalog, target: Version) -> bool:
         same = [i for i, v in enumerate(labels) if v.edition == target.edition]
         index = same[-1] + 1 if same else len(releases)
     releases.insert(index, entry)
-    path.write_text(rewrite_document(text, doc, data), encoding="utf-8")
-    return True
+    return rewrite_document(text, doc, data)
+
+
+def _new_extension(component: str, entry: dict[str, Any]) -> str:
+    header = (
+        f"# Releases of `{component}` added to the catalog Waypath ships, which is never edited\n"
+        "# (docs/authoring.md). Written by `waypath recipe new`.\n"
+    )
+    data = {
+        "apiVersion": API_VERSION,
+        "kind": "ComponentExtension",
+        "extends": component,
+        "releases": [entry],
+    }
+    # one line per value (a wrapped TODO note is hard to find and replace)
+    return header + yaml.safe_dump(data, sort_keys=False, width=1000)
+
+
+def _library_dir(recipe_dirs: Sequence[Path], source: ComponentSource) -> Path:
+    """Where authoring writes: the last --recipes folder, else the bundled library when it
+    is a source checkout (never an installed package)."""
+    if recipe_dirs:
+        return recipe_dirs[-1]
+    if libraries.installed_bundle():
+        raise UsageError(
+            "the bundled recipes belong to the installed Waypath package, which authoring "
+            "never edits",
+            hint="give --recipes DIR (your recipe library; created if missing): the recipe "
+            f"goes to DIR/{source.component.name}/ and new releases to "
+            f"DIR/{source.component.name}/component.yaml",
+        )
+    return source.path.parent.parent
+
+
+def _template_files(template: RecipeSource | None, folder: Path) -> dict[Path, bytes]:
+    """Template files the copied recipe uses that the new recipe's folder lacks."""
+    if template is None or template.folder.resolve() == folder.resolve():
+        return {}
+    files: dict[Path, bytes] = {}
+    for phase in template.recipe.phases:
+        for step in phase.steps:
+            if isinstance(step, TemplateStep) and step.template.source:
+                source = template.folder / step.template.source
+                if source.is_file() and not (folder / step.template.source).exists():
+                    files[folder / step.template.source] = source.read_bytes()
+    return files
+
+
+def _write_all(library_dir: Path, added: dict[Path, bytes], modified: dict[Path, bytes]) -> None:
+    """Every file or none (engine/output/apply.py's journal), folders created as needed."""
+    root = library_dir.resolve()
+    while not root.exists():
+        root = root.parent
+    def rel(path: Path) -> str:
+        return path.resolve().relative_to(root).as_posix()
+
+    changes = [FileChange(rel(path), "added", content) for path, content in added.items()]
+    changes += [FileChange(rel(path), "modified", content) for path, content in modified.items()]
+    try:
+        write_changes(root, changes)
+    except RepoError as exc:
+        raise RepoError(exc.message, hint="nothing was written", problems=exc.problems) from None
 
 
 def _values_block(diff: ValuesDiff, release: str, old: Path, new: Path) -> str:
@@ -237,7 +306,8 @@ def new_recipe(
 ) -> Scaffold:
     if (old_values is None) != (new_values is None):
         raise UsageError("give both --old-values and --new-values, or neither")
-    library = libraries.load(recipe_dirs)
+    # a --recipes folder that does not exist yet is created when the files are written
+    library = libraries.load([d for d in recipe_dirs if d.exists()])
     source = library.components.get(component)
     if source is None:
         raise RecipeError(
@@ -246,7 +316,8 @@ def new_recipe(
         )
     catalog = source.catalog
     start, target = _resolve(catalog, from_release, to_release)
-    folder = (recipe_dirs[-1] / component) if recipe_dirs else source.path.parent
+    library_dir = _library_dir(recipe_dirs, source)
+    folder = library_dir / component
     name = f"{_line_label(start)}-to-{_line_label(target)}.yaml"
     path = folder / name
     if path.exists():
@@ -261,7 +332,16 @@ def new_recipe(
     if old_values is not None and new_values is not None:
         result.values = diff_values(_load_values(old_values), _load_values(new_values))
         text += _values_block(result.values, target.label, old_values, new_values)
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    result.release_added = _add_release(source.path, catalog, target)
+    added = {path: text.encode("utf-8"), **_template_files(template, folder)}
+    modified: dict[Path, bytes] = {}
+    if catalog.release(target) is None:
+        entry = _release_entry(catalog, target)
+        mine = [f for f in source.files if f.resolve().is_relative_to(library_dir.resolve())]
+        catalog_file = mine[-1] if mine else folder / "component.yaml"
+        if catalog_file.is_file():
+            modified[catalog_file] = _with_release(catalog_file, catalog, entry, target).encode()
+        else:
+            added[catalog_file] = _new_extension(component, entry).encode("utf-8")
+        result.component_path, result.release_added = catalog_file, True
+    _write_all(library_dir, added, modified)
     return result

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.errors import UsageError
 from engine.planning.planmodel import Plan
 from engine.recipe.loading import Library
 
@@ -66,11 +68,39 @@ def recipe_of(name: str, plan: Plan | None) -> str:
     return "(whole plan)"
 
 
+def load_scenarios(name: str) -> Any:
+    """The scenario module: a dotted name importable from the current folder, or a .py file."""
+    try:
+        if name.endswith(".py"):
+            path = Path(name)
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            if spec is None or spec.loader is None or not path.is_file():
+                raise ModuleNotFoundError(f"no file {name}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            if str(Path.cwd()) not in sys.path:
+                sys.path.insert(0, str(Path.cwd()))
+            module = importlib.import_module(name)
+    except ImportError as exc:
+        raise UsageError(
+            f"cannot load the snapshot scenarios {name}: {exc}",
+            hint="snapshot-report renders the scenarios of a library's own test suite: run it "
+            "from the root of a Waypath checkout (it needs tests/checks/scenarios.py, "
+            "tests/fixtures/, examples/ and snapshots/), or give --scenarios MODULE or "
+            "FILE.py defining SCENARIOS and run(scenario, library) (docs/snapshots.md)",
+        ) from None
+    if not hasattr(module, "SCENARIOS") or not callable(getattr(module, "run", None)):
+        raise UsageError(
+            f"{name} defines no SCENARIOS and run(scenario, library)",
+            hint="see the contract at the top of engine/authoring/snapreport.py",
+        )
+    return module
+
+
 def render_scenarios(module_name: str, library: Callable[[], Library]) -> list[Rendered]:
     """Every scenario of the module rendered now (`library` is called once, when needed)."""
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-    module: Any = importlib.import_module(module_name)
+    module = load_scenarios(module_name)
     rendered = []
     loaded: list[Library] = []
     for scenario in module.SCENARIOS:

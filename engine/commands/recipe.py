@@ -8,11 +8,19 @@ from pathlib import Path
 from typing import TextIO
 
 from engine.error_handler import EXIT_ERROR, EXIT_OK
+from engine.errors import UsageError
 from engine.recipe.loading import recipe_json_schema
 
 
 def schema(*, out: TextIO) -> int:
     out.write(json.dumps(recipe_json_schema(), indent=2) + "\n")
+    return EXIT_OK
+
+
+def where(*, out: TextIO) -> int:
+    from engine.recipe.loading import bundled_recipes_dir
+
+    out.write(f"{bundled_recipes_dir()}\n")
     return EXIT_OK
 
 
@@ -39,7 +47,7 @@ def test(*, recipe_name: str | None, update: bool, recipe_dirs: Sequence[Path], 
     from engine.authoring import casetest, libraries
 
     library = libraries.load(recipe_dirs)
-    folders = [c.path.parent for c in library.components.values()]
+    folders = [f.parent for c in library.components.values() for f in c.files]
     cases, recipe = casetest.select_cases(casetest.find_cases(folders), library, recipe_name)
     ran = failed = 0
     for case in cases:
@@ -48,6 +56,7 @@ def test(*, recipe_name: str | None, update: bool, recipe_dirs: Sequence[Path], 
             continue
         ran += 1
         if update and not result.ok:
+            libraries.check_writable(case.folder, "the recipe case")
             result = casetest.run_case(case, library, update=True)
         if result.updated:
             out.write(f"updated {case.name}\n")
@@ -99,10 +108,23 @@ def new(
     return EXIT_OK
 
 
-def snapshot_report(*, out_file: Path | None, snapshots: Path, scenarios: str, out: TextIO) -> int:
+def snapshot_report(
+    *,
+    out_file: Path | None,
+    snapshots: Path,
+    scenarios: str,
+    recipe_dirs: Sequence[Path],
+    out: TextIO,
+) -> int:
     from engine.authoring import libraries, snapreport
 
-    rendered = snapreport.render_scenarios(scenarios, lambda: libraries.load([]))
+    if not snapshots.is_dir():
+        raise UsageError(
+            f"snapshot folder {snapshots} does not exist",
+            hint="run it from the root of the checkout that holds snapshots/, or give "
+            "--snapshots DIR (docs/snapshots.md)",
+        )
+    rendered = snapreport.render_scenarios(scenarios, lambda: libraries.load(recipe_dirs))
     drift = snapreport.compare(rendered, snapshots)
     report = snapreport.render_report(drift, snapshots=snapshots.as_posix())
     if out_file is not None:

@@ -27,7 +27,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from engine.errors import Location, Problem, RecipeError, VersionError, WaypathError
 from engine.recipe.graph import Edge, VersionGraph
-from engine.recipe.models import STEP_KINDS, Component, Recipe
+from engine.recipe.models import STEP_KINDS, Component, ComponentExtension, Recipe
 from engine.recipe.patchlines import patch_recipes
 from engine.recipe.versions import Catalog, parse_constraint
 from engine.yamltext.yamldoc import parse_file
@@ -446,6 +446,12 @@ class ComponentSource:
     component: Component
     path: Path
     catalog: Catalog
+    extensions: list[Path] = field(default_factory=list)  # ComponentExtension files merged in
+
+    @property
+    def files(self) -> list[Path]:
+        """The component file and every extension file that added releases to it."""
+        return [self.path, *self.extensions]
 
 
 @dataclass
@@ -538,6 +544,56 @@ def _load_component(path: Path, library: Library) -> list[Problem]:
     return []
 
 
+_KIND_LINE = re.compile(r"^kind:\s*[\"']?(\w+)", re.MULTILINE)
+
+
+def component_file_kind(path: Path) -> str:
+    """`Component` or `ComponentExtension` (read cheaply; a broken file counts as Component,
+    whose loading then reports what is wrong with it)."""
+    data = _fast_data(path)
+    if isinstance(data, dict) and isinstance(data.get("kind"), str):
+        return str(data["kind"])
+    try:
+        match = _KIND_LINE.search(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        match = None
+    return match.group(1) if match else "Component"
+
+
+def _extend_component(path: Path, library: Library) -> list[Problem]:
+    """Merge a ComponentExtension's releases into the component it names."""
+    try:
+        extension, raw = _load(path, ComponentExtension)
+    except RecipeError as exc:
+        return exc.problems
+    base = library.components.get(extension.extends)
+    if base is None:
+        known = ", ".join(sorted(library.components)) or "none"
+        message = (
+            f"`extends: {extension.extends}` names no component of the library folders "
+            f"in use (known: {known})"
+        )
+        return [Problem(message, _where(path, raw, "extends"), "extends")]
+    own = len(base.component.releases)
+    merged = base.component.model_copy(
+        update={"releases": [*base.component.releases, *extension.releases]}
+    )
+    try:
+        catalog = Catalog(merged)
+    except VersionError as exc:
+        field_path = exc.problems[0].field_path if exc.problems else None
+        index = re.fullmatch(r"releases\[(\d+)\]\.version", field_path or "")
+        keys: list[str | int] = ["releases"]
+        if index and int(index.group(1)) >= own:
+            keys = ["releases", int(index.group(1)) - own, "version"]
+        message = f"{exc.message} (the component is defined in {base.path})"
+        return [Problem(message, _where(path, raw, *keys), ".".join(map(str, keys)))]
+    library.components[extension.extends] = ComponentSource(
+        merged, base.path, catalog, [*base.extensions, path]
+    )
+    return []
+
+
 def _check_recipe(
     path: Path, raw: CommentedMap | _LazyRaw, recipe: Recipe, library: Library
 ) -> list[Problem]:
@@ -619,9 +675,17 @@ def load_library(extra_dirs: Sequence[Path] = (), *, include_bundled: bool = Tru
     library = Library()
     problems: list[Problem] = []
     folders = component_folders(dirs)
+    extensions = []
     for folder in folders:
-        if (folder / "component.yaml").is_file():
-            problems.extend(_load_component(folder / "component.yaml", library))
+        path = folder / "component.yaml"
+        if not path.is_file():
+            continue
+        if component_file_kind(path) == "ComponentExtension":
+            extensions.append(path)  # merged once every component is defined
+        else:
+            problems.extend(_load_component(path, library))
+    for path in extensions:
+        problems.extend(_extend_component(path, library))
     for folder in folders:
         problems.extend(_load_recipes(folder, library))
     if not problems:
@@ -674,15 +738,16 @@ def _add_patch_recipes(library: Library) -> None:
 
 def recipe_json_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) of recipe and component files, for editors and CI."""
-    adapter: TypeAdapter[Recipe | Component] = TypeAdapter(
-        Annotated[Recipe | Component, Field(discriminator="kind")]
+    adapter: TypeAdapter[Recipe | Component | ComponentExtension] = TypeAdapter(
+        Annotated[Recipe | Component | ComponentExtension, Field(discriminator="kind")]
     )
     schema = adapter.json_schema(by_alias=True)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "Waypath recipe or component file",
-        "description": "A Waypath recipe (kind: Recipe) or component catalog (kind: Component). "
+        "description": "A Waypath recipe (kind: Recipe), component catalog (kind: Component) "
+        "or catalog extension (kind: ComponentExtension). "
         "Put `# yaml-language-server: $schema=<path or URL of this file>` at the top of a "
         "recipe file to have editors check it.",
         **schema,

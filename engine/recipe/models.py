@@ -82,6 +82,19 @@ class Component(StrictModel):
     )
 
 
+class ComponentExtension(StrictModel):
+    """`<your library>/<component>/component.yaml` adding releases to a component defined in
+    another library folder (usually the bundled one), which is never edited."""
+
+    api_version: Literal["waypath.dev/v1"] = Field(alias="apiVersion")
+    kind: Literal["ComponentExtension"]
+    extends: str = Field(description="Name of the component whose catalog this file extends.")
+    description: str = ""
+    releases: list[Release] = Field(
+        min_length=1, description="Releases added to the catalog (none may be listed already)."
+    )
+
+
 # --------------------------------------------------------------------------- recipe parts
 
 

@@ -14,7 +14,7 @@ from engine.errors import WaypathError
 from engine.output.render import commit_diffs, render_markdown
 from engine.planning.planmodel import Plan
 from engine.planning.planner import PlanRequest, make_plan
-from engine.recipe.loading import Library
+from engine.recipe.loading import Library, bundled_recipes_dir
 from engine.repo.workspace import Workspace
 from tests.checks.repostate import read_tree
 from tests.checks.shared import REPO
@@ -137,8 +137,10 @@ def snapshot_files(plan: Plan, initial: Mapping[str, bytes]) -> dict[str, str]:
 
 
 def render_error(error: WaypathError) -> str:
-    """The error as the CLI prints it, with paths made relative to the repo."""
-    text = error.render().replace(str(REPO) + "/", "")
+    """The error as the CLI prints it, with paths made relative to the repo (the bundled
+    recipes as `recipes/`, also when they come from an installed package)."""
+    text = error.render().replace(str(bundled_recipes_dir()) + "/", "recipes/")
+    text = text.replace(str(REPO) + "/", "")
     return f"# Waypath refuses: {type(error).__name__}\n\n```text\n{text}\n```\n"
 
 
