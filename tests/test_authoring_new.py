@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -10,8 +9,8 @@ import pytest
 
 from engine.authoring.valuesdiff import diff_values
 from engine.cli import main
-from engine.planning.planner import PlanRequest, make_plan
 from engine.errors import RecipeError
+from engine.planning.planner import PlanRequest, make_plan
 from engine.recipe.loading import bundled_recipes_dir, load_library
 from engine.repo.workspace import Workspace
 from tests.authoring_walkthrough import fill_todos
@@ -87,9 +86,10 @@ def test_worked_example_of_the_authoring_guide(
         "linkerd/component.yaml",
         "linkerd/enterprise-2.19-to-enterprise-2.20.yaml",
     ]
-    assert "kind: ComponentExtension\nextends: linkerd\n" in (
-        recipes / "linkerd" / "component.yaml"
-    ).read_text()
+    assert (
+        "kind: ComponentExtension\nextends: linkerd\n"
+        in (recipes / "linkerd" / "component.yaml").read_text()
+    )
     assert main(["recipe", "lint", str(recipes)]) == 1
     todos = [line for line in capsys.readouterr().out.splitlines() if ": todo: " in line]
     assert len(todos) == 4
@@ -136,7 +136,9 @@ def test_new_adds_to_an_existing_extension(tmp_path: Path) -> None:
     assert catalog.release(catalog.parse_release("enterprise-2.21.0")) is not None
 
 
-def test_new_writes_nothing_when_a_write_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_new_writes_nothing_when_a_write_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     recipes = tmp_path / "my-recipes"
     (recipes / "linkerd").mkdir(parents=True)
     # a folder where the catalog file goes: the recipe would be written, the catalog not
