@@ -129,3 +129,16 @@ def test_line_kinds_reads_only_line_start_kind_lines() -> None:
     )
     assert line_kinds(data) == frozenset({"HelmRelease", "Quoted", "Double"})
     assert line_kinds(b"apiVersion: v1\n") == frozenset()
+
+
+def test_settle_gives_back_the_repo_bytes_when_the_data_is_unchanged(tmp_path: Path) -> None:
+    original = "resources:\n  - a.yaml  # first\n  - b.yaml\n"
+    (tmp_path / "kustomization.yaml").write_text(original)
+    (tmp_path / "other.yaml").write_text("a: 1\n")
+    overlay = Overlay(Workspace(tmp_path))
+    before = overlay.copy()
+    overlay.write_text("kustomization.yaml", "resources:\n- a.yaml\n- b.yaml\n")  # same data
+    overlay.write_text("other.yaml", "a: 2\n")  # other data: stays written
+    assert overlay.settle(before) == ["kustomization.yaml"]
+    assert overlay.read_text("kustomization.yaml") == original
+    assert overlay.changes() == {"other.yaml": "modified"}

@@ -575,6 +575,7 @@ def _plan_phase(
     if not active:
         return None
 
+    overlay.settle(before)
     changes = _phase_changes(before, overlay)
     if not changes and not notes:
         sink.extend(reports)

@@ -7,7 +7,6 @@ patches compare data before writing, templates compare rendered data with what i
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from engine.errors import (
     TemplateError,
 )
 from engine.planning.planmodel import Note, Notes, ReportItem
+from engine.recipe.marks import follow_chart_rename, mark_like
 from engine.recipe.models import (
     AssertStep,
     Component,
@@ -32,21 +32,19 @@ from engine.recipe.models import (
     Selector,
     TemplateStep,
 )
+from engine.recipe.resources import register_resource, unregister_resource
 from engine.recipe.templating import Renderer
 from engine.recipe.values_sources import follow_values
 from engine.repo.selectors import ResolvedSelector, resolve, select
 from engine.repo.workspace import Overlay, safe_relpath
-from engine.yamltext.patching import same
 from engine.yamltext.splice import (
     append_document,
     delete_document,
     replace_document,
-    rewrite_and_parse,
+    rewrite_document,
 )
 from engine.yamltext.textpatch import patch_text
 from engine.yamltext.yamldoc import YamlDocument, parse_file
-
-KUSTOMIZE_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 AnyStep = PatchStep | TemplateStep | MoveStep | DeleteStep | NoteStep | AssertStep
 
@@ -130,15 +128,6 @@ def _refresh(overlay: Overlay, doc: YamlDocument) -> YamlDocument:
     return overlay.documents(doc.path)[doc.index]
 
 
-def edit_document(run: StepRun, doc: YamlDocument, new_data: Any) -> None:
-    """Write `new_data` for `doc` into the overlay, spliced into the original text."""
-    if same(new_data, doc.data):
-        return
-    text = run.overlay.read_text(doc.path)
-    new_text, documents = rewrite_and_parse(text, doc, new_data)
-    run.overlay.write_text(doc.path, new_text, documents=documents)
-
-
 def _patch(step: PatchStep, run: StepRun) -> None:
     _, docs = run.select(step.patch.select)
     for found in docs:
@@ -158,7 +147,9 @@ def _patch(step: PatchStep, run: StepRun) -> None:
         if patched.text != run.overlay.read_text(doc.path):
             run.overlay.write_text(doc.path, patched.text, documents=patched.documents)
         if doc.kind == "HelmRelease":
-            follow_values(run, _refresh(run.overlay, found), ops)
+            after = _refresh(run.overlay, found)
+            follow_chart_rename(run.overlay, doc, after)
+            follow_values(run, after, ops)
         for result in patched.results:
             if result.applied and result.op.op in ("remove", "move", "nest", "unnest"):
                 reason = f" ({result.op.reason})" if result.op.reason else ""
@@ -243,12 +234,17 @@ def _template(step: TemplateStep, run: StepRun) -> None:
     # Parsed as the file it becomes: written as is, these are its documents (no second parse).
     rendered = _parse_rendered(text, "template", run, path)
     if not run.overlay.exists(path):
-        if text.endswith("\n"):
+        again = _recreated(run, path, rendered, whole_file=True)
+        if again is not None:
+            run.overlay.write_text(path, again if again.endswith("\n") else again + "\n")
+        elif text.endswith("\n"):
             run.overlay.write_text(path, text, documents=rendered)
         else:
             run.overlay.write_text(path, text + "\n")
+        if again is None:
+            mark_like(run.overlay, path, _core_in_repo(run))
         if body.register_:
-            register_resource(run, path)
+            register_resource(run.overlay, path, run.reports)
         return
     existing = run.overlay.documents(path)
     if body.append:
@@ -256,6 +252,8 @@ def _template(step: TemplateStep, run: StepRun) -> None:
         if all(d in have for d in _data_of(rendered)):
             return
         _check_all_writable(existing)
+        again = _recreated(run, path, rendered, whole_file=False)
+        text = again if again is not None else text
         run.overlay.write_text(path, append_document(run.overlay.read_text(path), text))
         return
     if _data_of(existing) == _data_of(rendered):
@@ -270,62 +268,44 @@ def _template(step: TemplateStep, run: StepRun) -> None:
     run.overlay.write_text(path, text, documents=rendered)
 
 
+def _core_in_repo(run: StepRun) -> YamlDocument | None:
+    """The instance's core HelmRelease as the repo has it (before any step)."""
+    instance = run.variables.get("instance") or {}
+    core = (instance.get("objects") or {}).get("core") or []
+    if not core or not run.overlay.base.exists(core[0]["path"]):
+        return None
+    docs = run.overlay.base.documents(core[0]["path"])
+    found = [d for d in docs if d.kind == "HelmRelease" and d.name == core[0]["name"]]
+    return found[0] if found else None
+
+
+def _recreated(
+    run: StepRun, path: str, rendered: list[YamlDocument], *, whole_file: bool
+) -> str | None:
+    """The text of a document re-created where an earlier phase deleted it (an extension
+    uninstalled, then reinstalled): the repo's old document with the new data spliced in,
+    so its comments, key order and quoting come back. None when there is no such document."""
+    new = [d for d in rendered if d.data is not None]
+    base = run.overlay.base
+    if len(new) != 1 or not base.exists(path):
+        return None
+    old = [d for d in base.documents(path) if (d.kind, d.name) == (new[0].kind, new[0].name)]
+    if len(old) != 1 or old[0].encrypted:
+        return None
+    if run.overlay.exists(path) and any(
+        (d.kind, d.name) == (old[0].kind, old[0].name) for d in run.overlay.documents(path)
+    ):
+        return None
+    text = base.read_text(path)
+    spliced = rewrite_document(text, old[0], new[0].data)
+    if whole_file and len(base.documents(path)) == 1:
+        return spliced
+    return spliced[old[0].start : len(spliced) - (len(text) - old[0].end)]
+
+
 def _check_all_writable(docs: list[YamlDocument]) -> None:
     for doc in docs:
         _check_writable(doc)
-
-
-# --------------------------------------------------------------------------- kustomize
-
-
-def _kustomization_beside(run: StepRun, path: str) -> str | None:
-    folder = posixpath.dirname(path)
-    for name in KUSTOMIZE_FILES:
-        candidate = posixpath.join(folder, name) if folder else name
-        if run.overlay.exists(candidate):
-            return candidate
-    return None
-
-
-def _resources(doc: YamlDocument) -> list[Any] | None:
-    data = doc.data
-    if isinstance(data, dict) and isinstance(data.get("resources"), list):
-        return list(data["resources"])
-    return None
-
-
-def register_resource(run: StepRun, path: str) -> None:
-    """List a new file in the `resources:` of the kustomization.yaml in its folder."""
-    kustomization = _kustomization_beside(run, path)
-    if kustomization is None or kustomization == path:
-        return
-    doc = run.overlay.documents(kustomization)[0]
-    resources = _resources(doc)
-    name = posixpath.basename(path)
-    if resources is None or name in resources or f"./{name}" in resources:
-        return
-    new_data = dict(doc.data)
-    new_data["resources"] = [*resources, name]
-    edit_document(run, doc, new_data)
-    run.reports.append(ReportItem("kustomize", f"listed {name} in resources", kustomization))
-
-
-def unregister_resource(run: StepRun, path: str) -> None:
-    kustomization = _kustomization_beside(run, path)
-    if kustomization is None or kustomization == path:
-        return
-    doc = run.overlay.documents(kustomization)[0]
-    resources = _resources(doc)
-    name = posixpath.basename(path)
-    if resources is None:
-        return
-    kept = [r for r in resources if r not in (name, f"./{name}")]
-    if kept == resources:
-        return
-    new_data = dict(doc.data)
-    new_data["resources"] = kept
-    edit_document(run, doc, new_data)
-    run.reports.append(ReportItem("kustomize", f"removed {name} from resources", kustomization))
 
 
 # --------------------------------------------------------------------------- files
@@ -340,7 +320,7 @@ def _delete(step: DeleteStep, run: StepRun) -> None:
             return
         _check_all_writable(_documents_if_yaml(run, path))
         run.overlay.delete(path)
-        unregister_resource(run, path)
+        unregister_resource(run.overlay, path, run.reports)
         return
     assert body.select is not None
     _, docs = run.select(body.select)
@@ -355,7 +335,7 @@ def _delete(step: DeleteStep, run: StepRun) -> None:
         ]
         if not remaining:
             run.overlay.delete(doc.path)
-            unregister_resource(run, doc.path)
+            unregister_resource(run.overlay, doc.path, run.reports)
         else:
             text = run.overlay.read_text(doc.path)
             run.overlay.write_text(doc.path, delete_document(text, doc))
@@ -380,8 +360,8 @@ def _move(step: MoveStep, run: StepRun) -> None:
             hint="check the `from` path against the repo",
         )
     run.overlay.move(source, target)
-    unregister_resource(run, source)
-    register_resource(run, target)
+    unregister_resource(run.overlay, source, run.reports)
+    register_resource(run.overlay, target, run.reports)
 
 
 # --------------------------------------------------------------------------- note, assert

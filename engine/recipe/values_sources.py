@@ -15,19 +15,16 @@ generated from env files) becomes a manual step naming the source and the change
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-import yaml
+from typing import TYPE_CHECKING
 
 from engine.errors import RepoError
 from engine.planning.planmodel import Note, ReportItem
 from engine.recipe.models import Op
 from engine.repo.valuesfrom import ValuesSource, value_sources
-from engine.yamltext.embedded import find_block, put_block
-from engine.yamltext.patching import OpResult, apply_ops, same, split_path
-from engine.yamltext.splice import dump_yaml, rewrite_and_parse
+from engine.yamltext.embedded import patch_embedded
+from engine.yamltext.patching import OpResult, split_path
 from engine.yamltext.textpatch import patch_text
-from engine.yamltext.yamldoc import YamlDocument, load_one, parse_file
+from engine.yamltext.yamldoc import YamlDocument, parse_file
 
 if TYPE_CHECKING:
     from engine.recipe.steps import StepRun
@@ -172,41 +169,12 @@ def _edit_document(
     text = run.overlay.read_text(source.path)
     doc = run.overlay.documents(source.path)[source.index]
     field = next(f for f in ("data", "stringData") if source.key in (doc.data.get(f) or {}))
-    raw = doc.data[field][source.key]
-    try:
-        inner = load_one(raw) if isinstance(raw, str) else None
-    except yaml.YAMLError:
-        inner = None
-    if not isinstance(inner, dict):
+    where = f"{run.where} on {source.path} ({source.label})"
+    done = patch_embedded(text, doc, [field, source.key], ops, where=where)
+    if done is None or not isinstance(done[1], dict):
         _manual(run, release, source, ops, "its value is not a YAML mapping of values")
         return
-    where = f"{run.where} on {source.path} ({source.label})"
-    block = find_block(text, doc, [field, source.key])
-    if block is not None:
-        patched = patch_text(f"{source.path}:{source.key}", block.inner, 0, ops, where=where)
-        new_values = patched.documents[0].data if patched.documents else inner
-        new_text = put_block(text, block, patched.text)
-        if new_text != text and _reads_as(new_text, source, field, new_values):
-            run.overlay.write_text(source.path, new_text)
-            _report(run, source, source.path, patched.results)
-            return
-        if new_text == text:
-            _report(run, source, source.path, patched.results)
-            return
-    new_values, results = apply_ops(inner, ops, where=where)
-    if not same(new_values, inner):
-        data: dict[str, Any] = dict(doc.data)
-        data[field] = {**doc.data[field], source.key: dump_yaml(new_values)}
-        new_text, documents = rewrite_and_parse(text, doc, data)
-        run.overlay.write_text(source.path, new_text, documents=documents)
+    new_text, _, results = done
+    if new_text != text:
+        run.overlay.write_text(source.path, new_text)
     _report(run, source, source.path, results)
-
-
-def _reads_as(text: str, source: ValuesSource, field: str, values: Any) -> bool:
-    """Does the edited ConfigMap's key parse to exactly the edited values?"""
-    assert source.index is not None
-    try:
-        doc = parse_file(source.path or "", text)[source.index]
-        return same(load_one(doc.data[field][source.key]), values)
-    except (RepoError, yaml.YAMLError, KeyError, TypeError, IndexError):
-        return False

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import Location, RepoError
+from engine.yamltext.patching import same
 from engine.yamltext.yamldoc import YamlDocument, decode, parse_file
 
 Change = Literal["added", "modified", "deleted"]
@@ -452,6 +453,30 @@ class Overlay:
         text = self.read_text(src)
         self.delete(src)
         self.write_text(dst, text)
+
+    def settle(self, since: Overlay) -> list[str]:
+        """Give back the repo's own bytes for every file written since `since` (an earlier
+        copy) whose documents now read exactly as the repo's do: a phase that removes a
+        list entry and a later one that puts it back leave the file byte-identical, not
+        re-indented. Returns the paths restored."""
+        restored = []
+        for path, text in list(self._written.items()):
+            if since._written.get(path) is text or not self.base.exists(path):
+                continue
+            if not path.endswith(YAML_SUFFIXES) or text == self.base.read_text(path):
+                continue
+            try:
+                mine, theirs = self.documents(path), self.base.documents(path)
+            except RepoError:
+                continue
+            if len(mine) == len(theirs) and all(
+                same(a.data, b.data) for a, b in zip(mine, theirs, strict=True)
+            ):
+                del self._written[path]
+                self._docs.pop(path, None)
+                self._refile(path, self.base.read_text(path))
+                restored.append(path)
+        return restored
 
     def changes(self) -> dict[str, Change]:
         """What differs from the base, by path (a file written back unchanged is not listed)."""

@@ -12,11 +12,17 @@ import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
+from engine.errors import RepoError
+from engine.recipe.models import Op
+from engine.yamltext.patching import OpResult, apply_ops, same
 from engine.yamltext.restructure import child_node
-from engine.yamltext.yamldoc import YamlDocument
+from engine.yamltext.splice import dump_yaml, rewrite_document
+from engine.yamltext.textpatch import patch_text
+from engine.yamltext.yamldoc import YamlDocument, load_one, parse_file
 
 _HEADER = re.compile(r"\|([1-9]?)([+-]?)([1-9]?)[ \t]*(#.*)?$")
 
@@ -32,12 +38,24 @@ class Block:
     lines: tuple[str, ...] = ()  # the content lines as they are in the file
 
 
-def find_block(text: str, doc: YamlDocument, keys: Sequence[str]) -> Block | None:
-    """The literal block at `keys` (e.g. `["data", "values.yaml"]`) of `doc`, or None when
-    the value is not a literal block scalar (then edit it as a plain string instead)."""
+Key = str | int
+
+
+def _node_at(doc: YamlDocument, keys: Sequence[Key]) -> yaml.Node | None:
     node: yaml.Node | None = doc.node
     for key in keys:
-        node = child_node(node, key) if node is not None else None
+        if isinstance(key, int):
+            items = node.value if isinstance(node, yaml.SequenceNode) else []
+            node = items[key] if key < len(items) else None
+        else:
+            node = child_node(node, key) if node is not None else None
+    return node
+
+
+def find_block(text: str, doc: YamlDocument, keys: Sequence[Key]) -> Block | None:
+    """The literal block at `keys` (e.g. `["data", "values.yaml"]`) of `doc`, or None when
+    the value is not a literal block scalar (then edit it as a plain string instead)."""
+    node = _node_at(doc, keys)
     if not isinstance(node, yaml.ScalarNode) or node.style != "|":
         return None
     head_end = text.find("\n", node.start_mark.index)
@@ -96,3 +114,61 @@ def put_block(text: str, block: Block, inner: str) -> str:
         else:
             out.extend(block.indent + line if line.strip() else line for line in new[b1:b2])
     return text[: block.start] + "".join(out) + text[block.end :]
+
+
+def _value_at(data: Any, keys: Sequence[Key]) -> Any:
+    for key in keys:
+        if isinstance(key, int):
+            data = data[key] if isinstance(data, list) and key < len(data) else None
+        else:
+            data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def _with_value(data: Any, keys: Sequence[Key], value: Any) -> Any:
+    """A copy of `data` with the value at `keys` replaced (copies only the path to it)."""
+    if not keys:
+        return value
+    head, rest = keys[0], keys[1:]
+    if isinstance(data, list) and isinstance(head, int):
+        return [*data[:head], _with_value(data[head], rest, value), *data[head + 1 :]]
+    assert isinstance(data, dict)
+    return {**data, head: _with_value(data[head], rest, value)}
+
+
+def patch_embedded(
+    text: str, doc: YamlDocument, keys: Sequence[Key], ops: Sequence[Op], *, where: str
+) -> tuple[str, Any, list[OpResult]] | None:
+    """Apply `ops` to the YAML held as a string at `keys` of `doc` (a ConfigMap's
+    `values.yaml: |`, an inline patch of a kustomization): returns the new file text, the
+    new inner data and what each op did; None when that string is not a YAML mapping or
+    list. A literal block is edited line by line; anything else is re-rendered."""
+    raw = _value_at(doc.data, keys)
+    try:
+        inner = load_one(raw) if isinstance(raw, str) else None
+    except yaml.YAMLError:
+        inner = None
+    if not isinstance(inner, dict | list):
+        return None
+    block = find_block(text, doc, keys)
+    if block is not None:
+        patched = patch_text(f"{doc.path}:{'.'.join(map(str, keys))}", block.inner, 0, ops,
+                             where=where)
+        new_inner = patched.documents[0].data if patched.documents else inner
+        new_text = put_block(text, block, patched.text)
+        if new_text == text or _reads_as(new_text, doc, keys, new_inner):
+            return new_text, new_inner, patched.results
+    new_inner, results = apply_ops(inner, ops, where=where)
+    if same(new_inner, inner):
+        return text, inner, results
+    rendered = dump_yaml(new_inner)
+    return rewrite_document(text, doc, _with_value(doc.data, keys, rendered)), new_inner, results
+
+
+def _reads_as(text: str, doc: YamlDocument, keys: Sequence[Key], inner: Any) -> bool:
+    """Does the edited string parse to exactly the edited data?"""
+    try:
+        again = parse_file(doc.path, text)[doc.index]
+        return same(load_one(_value_at(again.data, keys)), inner)
+    except (RepoError, yaml.YAMLError, IndexError, TypeError):
+        return False
