@@ -163,6 +163,7 @@ def release_context(catalog: Catalog, version: Version) -> dict[str, Any]:
         "edition": version.edition,
         "version": str(version.semver),
         "charts": dict(release.charts) if release else {},
+        "images": dict(release.images) if release else {},
         "repository": release.repository if release else None,
     }
 

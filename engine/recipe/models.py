@@ -50,6 +50,11 @@ class Release(StrictModel):
     repository: str | None = Field(
         default=None, description="Helm repository URL the charts of this release come from."
     )
+    images: dict[str, str] = Field(
+        default_factory=dict,
+        description="Image name (last path segment, e.g. `proxy`) -> the tag this release's "
+        "charts use by default. Recipes move pinned image tags to these.",
+    )
     notes: str = ""
 
 

@@ -94,10 +94,21 @@ class _RecipeLoader(jinja2.BaseLoader):
         return path.read_text(encoding="utf-8"), str(path), lambda: path.stat().st_mtime == mtime
 
 
+class _RecipeEnvironment(ImmutableSandboxedEnvironment):
+    """Jinja2 prefers an attribute to an item: `instance.values` would be the dict method
+    `values`, not the HelmRelease values (and `doc.spec.values` likewise). In recipes a
+    mapping's own key always wins; methods (`.get`, `.keys`) still work for other names."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping) and attribute in obj:
+            return self.getitem(obj, attribute)
+        return super().getattr(obj, attribute)
+
+
 def make_environment(folder: Path | None = None) -> SandboxedEnvironment:
     # Immutable: a template cannot change the lists and dicts it is given (`instance.values`
     # is the parsed document itself; `.update()` on it would change what later steps see).
-    env = ImmutableSandboxedEnvironment(
+    env = _RecipeEnvironment(
         undefined=jinja2.StrictUndefined,
         loader=_RecipeLoader(folder) if folder is not None else None,
         keep_trailing_newline=True,
