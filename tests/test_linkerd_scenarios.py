@@ -21,7 +21,7 @@ from engine.planning.planmodel import Plan, ReportItem
 from engine.planning.planner import make_plan
 from engine.recipe.loading import Library, load_library
 from engine.repo.workspace import Workspace
-from tests.checks import chart_values, flux_schema, release_safety, secrets
+from tests.checks import chart_values, flux_schema, prune_gate, release_safety, secrets
 from tests.checks.repostate import read_tree
 from tests.checks.scenarios import SCENARIOS, Outcome, Scenario, run
 from tests.checks.shared import REPO, shared_dir
@@ -123,6 +123,14 @@ def test_values_keys_exist_in_chart(scenario: Scenario, outcomes: dict[str, Outc
 def test_no_accidental_uninstall(scenario: Scenario, outcomes: dict[str, Outcome]) -> None:
     outcome, plan = _plan(outcomes, scenario)
     _fail_on(release_safety.check_plan(plan, outcome.initial))
+
+
+@pytest.mark.parametrize("scenario", PLANNED, ids=[s.id for s in PLANNED])
+def test_uninstalls_by_deletion_happen_with_pruning_on(
+    scenario: Scenario, outcomes: dict[str, Outcome]
+) -> None:
+    outcome, plan = _plan(outcomes, scenario)
+    _fail_on(prune_gate.check_plan(plan, outcome.initial))
 
 
 @pytest.mark.parametrize("scenario", PLANNED, ids=[s.id for s in PLANNED])
@@ -326,3 +334,25 @@ def test_missing_shared_folder_fails_clearly(
     monkeypatch.setenv("WAYPATH_SHARED", str(tmp_path / "nowhere"))
     with pytest.raises(SharedDataMissing, match="WAYPATH_SHARED"):
         shared_dir()
+
+
+def _flux_kustomization(prune: bool) -> bytes:
+    return (
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        "metadata:\n  name: apps\n  namespace: flux-system\n"
+        f"spec:\n  path: ./clusters/a\n  prune: {str(prune).lower()}\n"
+    ).encode()
+
+
+def test_prune_check_catches_an_uninstall_flux_will_not_do() -> None:
+    def problems(prune: bool, release: bytes) -> list[str]:
+        initial = {"clusters/ks.yaml": _flux_kustomization(prune), "clusters/a/hr.yaml": release}
+        return prune_gate.check_plan(_plan_of({"clusters/a/hr.yaml": None}), initial)
+
+    assert problems(False, _release()) == [
+        "commit 1 (r/p1): deletes HelmRelease linkerd/linkerd-control-plane (clusters/a/hr.yaml) "
+        "to uninstall it, but Flux Kustomization apps has prune: false, so the object stays "
+        "in the cluster"
+    ]
+    assert problems(True, _release()) == []
+    assert problems(False, _release(extra="  suspend: true\n")) == []

@@ -111,3 +111,11 @@ def all_releases(tree: dict[str, bytes]) -> dict[tuple[str, str], Release]:
         for release in releases_in(path, data):
             found[release.key] = release
     return found
+
+
+def final_state(plan: Plan, initial: dict[str, bytes]) -> dict[str, bytes]:
+    """The tree after the last commit of the plan."""
+    state = dict(initial)
+    for step in walk(plan, initial):
+        state = step.after
+    return state

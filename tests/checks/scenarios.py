@@ -70,6 +70,14 @@ SCENARIOS = [
     Scenario("addons-layout", "enterprise-2.19", "linkerd@enterprise-2.19"),
     Scenario("per-cluster-copies", "stable-2.12", "linkerd@stable-2.12", assume=OSS_211),
     Scenario("per-cluster-copies", "stable-2.14", "linkerd@stable-2.14", assume=OSS_211),
+    # The extensions share the paused Kustomization (flux-system applies clusters/prod).
+    Scenario(
+        "per-cluster-copies",
+        "stable-2.12-pause-prune",
+        "linkerd@stable-2.12",
+        assume=OSS_211,
+        params={"pause_prune": "true"},
+    ),
     Scenario("oci-source", "stable-2.14", "linkerd@stable-2.14"),
     Scenario(
         "oci-source",
