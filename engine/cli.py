@@ -83,15 +83,26 @@ def _commit_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """How commits are made, shared by apply --commit and sync."""
     for decorator in reversed(
         [
-            click.option("--branch", default=None, help="Commit on this branch."),
+            click.option("--branch", default=None, metavar="NAME", help="Commit on this branch."),
             click.option(
                 "--base",
                 default=None,
                 metavar="REF",
                 help="The branch --branch was cut from (default: the current branch).",
             ),
-            click.option("--author", default=None, metavar='"NAME <MAIL>"'),
-            click.option("--push", "push_remote", default=None, metavar="REMOTE"),
+            click.option(
+                "--author",
+                default=None,
+                metavar='"NAME <MAIL>"',
+                help="Author of the commits (default: git's user.name and user.email).",
+            ),
+            click.option(
+                "--push",
+                "push_remote",
+                default=None,
+                metavar="REMOTE",
+                help="Push the branch to this remote afterwards.",
+            ),
             click.option(
                 "--force-branch",
                 is_flag=True,
@@ -101,6 +112,14 @@ def _commit_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ):
         func = decorator(func)
     return func
+
+
+def _examples(*lines: str) -> str:
+    """An epilog of example command lines, kept as written (click's \\b: no rewrapping)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+JSON_HELP = "json: one document for programs, with format_version (README, Exit codes)."
 
 
 def _run(command: Callable[..., int], **kwargs: Any) -> None:
@@ -125,11 +144,24 @@ def cli() -> None:
     """
 
 
-@cli.command()
+@cli.command(
+    epilog=_examples(
+        "waypath detect path/to/repo",
+        "waypath detect --format json | jq '.instances[].version'",
+        "waypath detect --assume linkerd=stable-2.11.5",
+    )
+)
 @REPO
 @_recipe_options
-@click.option("--assume", multiple=True, metavar="COMPONENT=RELEASE")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--assume",
+    multiple=True,
+    metavar="COMPONENT=RELEASE",
+    help="State the running release where the pin does not tell it (repeatable).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help=JSON_HELP
+)
 def detect(repo: Path, recipe_dirs: tuple[Path, ...], assume: tuple[str, ...], fmt: str) -> None:
     """Show which components are installed where, at which versions."""
     from engine.commands import detect as command
@@ -137,15 +169,33 @@ def detect(repo: Path, recipe_dirs: tuple[Path, ...], assume: tuple[str, ...], f
     _run(command.run, repo=repo, recipe_dirs=recipe_dirs, assume=assume, fmt=fmt)
 
 
-@cli.command()
+@cli.command(
+    epilog=_examples(
+        "waypath plan path/to/repo --to linkerd@enterprise-2.16",
+        "waypath plan --diff                      # target from waypath.yaml",
+        "waypath plan --format json --out plan.json && waypath apply plan.json",
+        "waypath plan --wave nonprod --describe mr.md",
+    )
+)
 @REPO
 @click.option(
     "--to", "target", metavar="COMPONENT@RELEASE", help="Default: the release in waypath.yaml."
 )
 @_plan_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    help="json: the plan file `apply PLAN.json` takes; markdown: for a merge request.",
+)
 @click.option("--diff", is_flag=True, help="Show the diff of every commit (text format).")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the plan to this file instead of stdout.",
+)
 @_rollout_options
 def plan(repo: Path, **kwargs: Any) -> None:
     """Show the path, the commits and their changes. Exit 2 when there is work to do."""
@@ -154,14 +204,26 @@ def plan(repo: Path, **kwargs: Any) -> None:
     _run(command.run, repo=repo, **kwargs)
 
 
-@cli.command()
+@cli.command(
+    epilog=_examples(
+        "waypath apply --to linkerd@enterprise-2.16         # write the files only",
+        "waypath apply --commit --describe mr.md            # one commit per phase, new branch",
+        "waypath apply --commit --branch upgrade/linkerd --push origin",
+        "waypath apply path/to/repo plan.json               # exactly the reviewed plan",
+    )
+)
 @click.argument("args", nargs=-1, metavar="[REPO] [PLAN.json]")
-@click.option("--to", "target", metavar="COMPONENT@RELEASE")
+@click.option(
+    "--to", "target", metavar="COMPONENT@RELEASE", help="Default: the release in waypath.yaml."
+)
 @_plan_options
 @click.option("--allow-dirty", is_flag=True, help="Write even if the git tree has changes.")
 @click.option("--commit", is_flag=True, help="One git commit per phase, on a new branch.")
 @_rollout_options
 @_commit_options
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help=JSON_HELP
+)
 def apply(args: tuple[str, ...], **kwargs: Any) -> None:
     """Write a plan to the working tree, all or nothing; with --commit, one git commit per
     phase on a branch."""
@@ -177,11 +239,29 @@ def apply(args: tuple[str, ...], **kwargs: Any) -> None:
     _run(command.run, repo=repo, plan_file=plan_file, **kwargs)
 
 
-@cli.command()
+@cli.command(
+    epilog=_examples(
+        "waypath sync                          # on Renovate's branch: commit what is missing",
+        "waypath sync --push origin --describe mr.md",
+        "waypath sync --no-commit              # as a Renovate post-upgrade task",
+        "waypath sync --format json",
+    )
+)
 @REPO
 @_recipe_options
-@click.option("--set", "params", multiple=True, metavar="PARAM=VALUE")
-@click.option("--assume", multiple=True, metavar="COMPONENT=RELEASE")
+@click.option(
+    "--set",
+    "params",
+    multiple=True,
+    metavar="PARAM=VALUE",
+    help="Set a recipe param (repeatable); waypath.yaml params apply too.",
+)
+@click.option(
+    "--assume",
+    multiple=True,
+    metavar="COMPONENT=RELEASE",
+    help="State the running release where the pin does not tell it (repeatable).",
+)
 @click.option(
     "--no-commit",
     "no_commit",
@@ -191,6 +271,9 @@ def apply(args: tuple[str, ...], **kwargs: Any) -> None:
 @click.option("--allow-dirty", is_flag=True, help="Write even if the git tree has changes.")
 @_rollout_options
 @_commit_options
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help=JSON_HELP
+)
 def sync(repo: Path, **kwargs: Any) -> None:
     """Reconcile the repo toward waypath.yaml: plan and commit on the current branch.
 
@@ -216,7 +299,13 @@ def config_schema() -> None:
 @cli.command()
 @_recipe_options
 @click.option("--component", default=None, help="Only this component.")
-@click.option("--format", "fmt", type=click.Choice(["text", "mermaid"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "mermaid"]),
+    default="text",
+    help="mermaid: a flowchart to paste into Markdown.",
+)
 def graph(**kwargs: Any) -> None:
     """Print the version graph the recipes form."""
     from engine.commands import graph as command
@@ -245,13 +334,47 @@ def where() -> None:
     _run(command.where)
 
 
-@recipe.command("new")
+@recipe.command(
+    "new",
+    epilog=_examples(
+        "waypath recipe new linkerd --from enterprise-2.19 --to enterprise-2.20.2 --recipes my-recipes",
+        "waypath recipe new linkerd --from enterprise-2.19 --to enterprise-2.20.2 --recipes lib "
+        "--old-values old/values.yaml --new-values new/values.yaml",
+    ),
+)
 @click.argument("component")
-@click.option("--from", "from_release", required=True, metavar="RELEASE", help="enterprise-2.19")
-@click.option("--to", "to_release", required=True, metavar="RELEASE", help="enterprise-2.20.2")
-@click.option("--old-values", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--new-values", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@_recipe_options
+@click.option(
+    "--from",
+    "from_release",
+    required=True,
+    metavar="LINE",
+    help="The release line the new hop leaves from, e.g. enterprise-2.19.",
+)
+@click.option(
+    "--to",
+    "to_release",
+    required=True,
+    metavar="RELEASE",
+    help="The new release, e.g. enterprise-2.20.2 (added to the catalog if unknown).",
+)
+@click.option(
+    "--old-values",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The chart's default values.yaml of the --from release.",
+)
+@click.option(
+    "--new-values",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The chart's default values.yaml of the --to release (proposes remove/move ops).",
+)
+@click.option(
+    "--recipes",
+    "recipe_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Your recipe library (created if missing); the last one given is where the files "
+    "go. Required when Waypath is installed from a package.",
+)
 def new(**kwargs: Any) -> None:
     """Scaffold the recipe for a new release from the hop before it."""
     from engine.commands import recipe as command
@@ -259,9 +382,19 @@ def new(**kwargs: Any) -> None:
     _run(command.new, **kwargs)
 
 
-@recipe.command()
+@recipe.command(
+    epilog=_examples(
+        "waypath recipe lint                      # the bundled library",
+        "waypath recipe lint my-recipes           # the files of your library only",
+        "waypath recipe lint --recipes my-recipes # bundled and yours",
+        "waypath recipe lint --format json",
+    )
+)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_recipe_options
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help=JSON_HELP
+)
 def lint(**kwargs: Any) -> None:
     """Check recipes: schema, graph, templates, patch paths, values keys, TODOs."""
     from engine.commands import recipe as command
@@ -269,7 +402,14 @@ def lint(**kwargs: Any) -> None:
     _run(command.lint, **kwargs)
 
 
-@recipe.command("test")
+@recipe.command(
+    "test",
+    epilog=_examples(
+        "waypath recipe test --recipes my-recipes",
+        "waypath recipe test enterprise-2.19-to-enterprise-2.20 --recipes my-recipes",
+        "waypath recipe test --update --recipes my-recipes   # accept the output as expected",
+    ),
+)
 @click.argument("recipe_name", required=False, metavar="[RECIPE]")
 @click.option("--update", is_flag=True, help="Accept the current output as the expected one.")
 @_recipe_options
@@ -281,12 +421,18 @@ def test_cases(**kwargs: Any) -> None:
 
 
 @recipe.command("snapshot-report")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the Markdown report to this file instead of stdout.",
+)
 @click.option(
     "--snapshots",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("snapshots"),
     show_default=True,
+    help="The folder of committed snapshot files.",
 )
 @click.option(
     "--scenarios",
@@ -303,8 +449,21 @@ def snapshot_report(**kwargs: Any) -> None:
     _run(command.snapshot_report, **kwargs)
 
 
-@cli.command()
-@click.option("--to", "target", default=DEMO_TARGET, show_default=True)
+@cli.command(
+    epilog=_examples(
+        "waypath demo",
+        "waypath demo --to linkerd@enterprise-2.17",
+        "waypath demo --keep demo-repo            # keep the repo to look at with git log",
+    )
+)
+@click.option(
+    "--to",
+    "target",
+    default=DEMO_TARGET,
+    show_default=True,
+    metavar="COMPONENT@RELEASE",
+    help="The release to upgrade the example repo to.",
+)
 @click.option(
     "--keep",
     type=click.Path(file_okay=False, path_type=Path),

@@ -71,14 +71,21 @@ def renovate_bump(repo: Path, new: str, *, commit: bool = True) -> None:
         git(repo, "add", "waypath.yaml")
         git(
             repo,
-            "-c", "user.name=renovate[bot]",
-            "-c", "user.email=bot@renovateapp.com",
-            "commit", "-q", "--author=renovate[bot] <bot@renovateapp.com>",
-            "-m", "chore(deps): update helm release meshy-control-plane to v10",
+            "-c",
+            "user.name=renovate[bot]",
+            "-c",
+            "user.email=bot@renovateapp.com",
+            "commit",
+            "-q",
+            "--author=renovate[bot] <bot@renovateapp.com>",
+            "-m",
+            "chore(deps): update helm release meshy-control-plane to v10",
         )
 
 
-def data_file(tmp_path: Path, dep: str, current: str, new: str, package_file: str = "waypath.yaml") -> Path:
+def data_file(
+    tmp_path: Path, dep: str, current: str, new: str, package_file: str = "waypath.yaml"
+) -> Path:
     """The file `dataFileTemplate` of docs/renovate/renovate.json renders."""
     path = tmp_path / "renovate-data.json"
     path.write_text(
@@ -198,3 +205,24 @@ def test_sync_needs_a_desired_release(tmp_path: Path) -> None:
     repo = git_repo(tmp_path / "repo", meshy_files())
     with pytest.raises(UsageError, match="declares no desired release"):
         sync(repo)
+
+
+def test_json_report_of_a_sync(tmp_path: Path) -> None:
+    repo = fleet(tmp_path / "repo")
+    renovate_bump(repo, "stable-2.0.0")
+    data = data_file(tmp_path, "meshy-control-plane", "5.0.0", "10.0.0")
+    raw = json.loads(sync(repo, data, fmt="json"))
+    assert {k: raw[k] for k in ("format_version", "command", "components", "branch", "made")} == {
+        "format_version": 1,
+        "command": "sync",
+        "components": ["meshy"],
+        "branch": RENOVATE_BRANCH,
+        "made": 2,
+    }
+    assert raw["upgrades"] == [
+        {"depName": "meshy-control-plane", "currentVersion": "5.0.0", "newVersion": "10.0.0",
+         "packageFile": "waypath.yaml"}
+    ]  # fmt: skip
+    assert [c["sha"] for c in raw["commits"][:2]] == git(
+        repo, "rev-list", "-2", "--reverse", "HEAD"
+    ).split()

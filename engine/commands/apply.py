@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from engine.commands import common
+from engine.commands import common, report
 from engine.error_handler import EXIT_OK
 from engine.errors import PlanError, UsageError
 from engine.output.apply import apply_plan
@@ -96,7 +96,9 @@ def run(
     describe_file: Path | None = None,
     push_remote: str | None = None,
     force_branch: bool = False,
+    fmt: str = "text",
 ) -> int:
+    text = report.text_sink(out, fmt)
     if target is not None and plan_file is not None:
         raise UsageError(
             "give either --to COMPONENT@RELEASE or a PLAN.json file, not both",
@@ -129,8 +131,7 @@ def run(
         )
         if len(requests) > 1 and not commit:
             raise UsageError(
-                "waypath.yaml names several components: "
-                + ", ".join(r.target for r in requests),
+                "waypath.yaml names several components: " + ", ".join(r.target for r in requests),
                 hint="pass --to for one of them, or write them all as commits with "
                 "`waypath apply --commit` / `waypath sync`",
             )
@@ -151,25 +152,29 @@ def run(
             author=author,
             tolerate=inside(root, describe_file),
         )
-        report_rollout(rollout, out)
+        report_rollout(rollout, text)
         if describe_file is not None:
-            write_description(rollout, describe_file, base, out)
+            write_description(rollout, describe_file, base, text)
         if push_remote is not None:
             push(root, push_remote, rollout.branch)
-            out.write(f"pushed {rollout.branch} to {push_remote}\n")
+            text.write(f"pushed {rollout.branch} to {push_remote}\n")
+        if fmt == "json":
+            report.write(out, "apply", {**report.rollout(rollout), "pushed": push_remote})
         return EXIT_OK
 
     planned = planners[0](root)
     plan = planned.plan
     if describe_file is not None:
         describe_file.write_text(describe([Described(plan, planned.read)]), encoding="utf-8")
-    if not plan.has_changes:
+    written = apply_plan(root, plan, allow_dirty=allow_dirty) if plan.has_changes else []
+    if fmt == "json":
+        data = {"target": plan.target, "phases": len(plan.commits), "files": report.files(written)}
+        report.write(out, "apply", data)
+    elif not plan.has_changes:
         out.write(f"nothing to do: {plan.target} is already reached\n")
-        return EXIT_OK
-    written = apply_plan(root, plan, allow_dirty=allow_dirty)
-    for change in written:
-        mark = {"added": "A", "modified": "M", "deleted": "D"}[change.status]
-        out.write(f"{mark} {change.path}\n")
-    out.write(f"applied {len(plan.commits)} phase(s) of {plan.target} to the working tree\n")
+    else:
+        for change in written:
+            mark = {"added": "A", "modified": "M", "deleted": "D"}[change.status]
+            out.write(f"{mark} {change.path}\n")
+        out.write(f"applied {len(plan.commits)} phase(s) of {plan.target} to the working tree\n")
     return EXIT_OK
-

@@ -1,11 +1,11 @@
-"""What several commands share: loading recipes, opening the repo, progress on a terminal."""
+"""What several commands share: loading recipes, opening the repo (with scan progress)."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from engine.commands.progress import scan_progress
 from engine.errors import RepoError, UsageError
 from engine.recipe.loading import Library, load_library
 from engine.repo.workspace import Workspace
@@ -15,22 +15,10 @@ def library(recipe_dirs: Sequence[Path]) -> Library:
     return load_library(list(recipe_dirs))
 
 
-def progress_printer() -> Callable[[int, int], None] | None:
-    """A progress line on a terminal; nothing in pipes and CI logs."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        print(f"\rscanning {done}/{total} files", end=end, file=sys.stderr, flush=True)
-
-    return show
-
-
 def workspace(repo: Path) -> Workspace:
     if not repo.is_dir():
         raise RepoError(f"{repo} is not a folder", hint="give the path of a checked-out repo")
-    return Workspace(repo.resolve(), progress=progress_printer())
+    return Workspace(repo.resolve(), progress=scan_progress())
 
 
 def parse_pairs(pairs: Sequence[str], option: str) -> dict[str, str]:

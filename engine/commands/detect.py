@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from engine.commands import common
+from engine.commands import common, report
 from engine.error_handler import EXIT_OK
 from engine.repo.detect import Instance, detect
 from engine.yamltext.yamldoc import gc_paused
@@ -72,7 +71,7 @@ def run(
 ) -> int:
     instances = find_all(repo, recipe_dirs, assume)
     if fmt == "json":
-        out.write(json.dumps(as_json(instances), indent=2) + "\n")
+        report.write(out, "detect", as_json(instances))
     else:
         out.write(as_text(instances))
     return EXIT_OK

@@ -24,18 +24,30 @@ def where(*, out: TextIO) -> int:
     return EXIT_OK
 
 
-def lint(*, paths: Sequence[Path], recipe_dirs: Sequence[Path], out: TextIO) -> int:
+def lint(
+    *, paths: Sequence[Path], recipe_dirs: Sequence[Path], out: TextIO, fmt: str = "text"
+) -> int:
     from engine.authoring.libraries import effective_dirs
     from engine.authoring.lint import library_dirs
     from engine.authoring.lint import lint as run_lint
+    from engine.commands import report
 
     dirs = library_dirs([*paths, *recipe_dirs]) if paths else effective_dirs(recipe_dirs)
     result = run_lint(dirs)
+    errors, warnings = len(result.errors), len(result.problems) - len(result.errors)
+    if fmt == "json":
+        problems = [
+            {"path": p.location.path, "line": p.location.line, "column": p.location.column,
+             "code": p.code, "severity": p.severity, "message": p.message}
+            for p in result.problems
+        ]  # fmt: skip
+        data = {"errors": errors, "warnings": warnings, "problems": problems}
+        report.write(out, "recipe lint", {**data, "notes": result.notes})
+        return EXIT_ERROR if errors else EXIT_OK
     for problem in result.problems:
         out.write(f"{problem}\n")
     for note in result.notes:
         out.write(f"note: {note}\n")
-    errors, warnings = len(result.errors), len(result.problems) - len(result.errors)
     if errors:
         out.write(f"{errors} problem(s), {warnings} warning(s)\n")
         return EXIT_ERROR

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from engine.commands import common
+from engine.commands import common, report
 from engine.commands.apply import inside, report_rollout, write_description
 from engine.error_handler import EXIT_OK
 from engine.errors import UsageError
 from engine.output.describe import Described, describe
 from engine.output.renovate import DATA_FILE_ENV, read_data_file
-from engine.output.rollout import push
+from engine.output.rollout import Planned, push
 from engine.output.sync import sync
 
 
@@ -34,7 +34,10 @@ def run(
     force_branch: bool,
     out: TextIO,
     environ: Mapping[str, str] | None = None,
+    fmt: str = "text",
 ) -> int:
+    text, json_out = report.text_sink(out, fmt), out
+    out = text
     if no_commit and (branch or author or push_remote or force_branch or base):
         raise UsageError("--branch, --base, --author, --push and --force-branch make commits")
     env = os.environ if environ is None else environ
@@ -62,18 +65,40 @@ def run(
         author=author,
         tolerate=inside(root, describe_file),
     )
+    data: dict[str, Any] = {
+        "components": result.components,
+        "upgrades": [
+            {"depName": u.dep_name, "currentVersion": u.current_version,
+             "newVersion": u.new_version, "packageFile": u.package_file}
+            for u in upgrades or []
+        ],
+    }  # fmt: skip
     if not result.components:
         out.write("nothing to do: Renovate bumped no component Waypath knows\n")
-        return EXIT_OK
-    if result.rollout is not None:
+    elif result.rollout is not None:
         report_rollout(result.rollout, out)
         if describe_file is not None:
             write_description(result.rollout, describe_file, base, out)
         if push_remote is not None:
             push(root, push_remote, result.rollout.branch)
             out.write(f"pushed {result.rollout.branch} to {push_remote}\n")
-        return EXIT_OK
-    for planned in result.written:
+        data.update(report.rollout(result.rollout), pushed=push_remote)
+    else:
+        _report_written(result.written, describe_file, out)
+        data["written"] = [
+            {
+                "target": p.plan.target,
+                "files": report.files(c for m in p.plan.commits for c in m.changes),
+            }
+            for p in result.written
+        ]
+    if fmt == "json":
+        report.write(json_out, "sync", data)
+    return EXIT_OK
+
+
+def _report_written(written: list[Planned], describe_file: Path | None, out: TextIO) -> None:
+    for planned in written:
         plan = planned.plan
         if plan.has_changes:
             for commit in plan.commits:
@@ -84,7 +109,6 @@ def run(
         else:
             out.write(f"nothing to do: {plan.target} is already reached\n")
     if describe_file is not None:
-        parts = [Described(p.plan, p.read) for p in result.written]
+        parts = [Described(p.plan, p.read) for p in written]
         describe_file.write_text(describe(parts), encoding="utf-8")
         out.write(f"merge request description written to {describe_file}\n")
-    return EXIT_OK

@@ -388,7 +388,9 @@ def _fast_data(path: Path) -> Any:
     return docs[0].data
 
 
-def _load(path: Path, model: type[T]) -> tuple[T, CommentedMap | _LazyRaw]:
+def _load(
+    path: Path, model: type[T], *, what: str | None = None, hint: str = _FORMAT_HINT
+) -> tuple[T, CommentedMap | _LazyRaw]:
     # ruamel's round-trip loader gives positions but is ~50x slower than the C parser;
     # valid files (nearly all, every time) take the fast path.
     fast = _fast_data(path)
@@ -404,16 +406,19 @@ def _load(path: Path, model: type[T]) -> tuple[T, CommentedMap | _LazyRaw]:
         problems = _problems(path, model, raw, exc)
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
         raise RecipeError(
-            f"{model.__name__.lower()} file has {count}",
+            f"{what or model.__name__.lower() + ' file'} has {count}",
             location=Location(str(path)),
             problems=problems,
-            hint=_FORMAT_HINT,
+            hint=hint,
         ) from None
 
 
-def load_yaml_model(path: Path, model: type[T]) -> T:
-    """Read one YAML file into `model`; every problem of the file in one RecipeError."""
-    return _load(path, model)[0]
+def load_yaml_model(
+    path: Path, model: type[T], *, what: str | None = None, hint: str = _FORMAT_HINT
+) -> T:
+    """Read one YAML file into `model`; every problem of the file in one RecipeError
+    (`what` names the file in the message, `hint` says where its format is documented)."""
+    return _load(path, model, what=what, hint=hint)[0]
 
 
 def _where(path: Path, raw: CommentedMap | _LazyRaw, *keys: str | int) -> Location:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from engine.errors import UsageError
 from engine.recipe.models import StrictModel
@@ -39,11 +39,27 @@ class ComponentTarget(StrictModel):
     allow_unsupported: bool = False
 
 
+def _unique_names(waves: list[Wave]) -> list[Wave]:
+    seen: dict[str, int] = {}
+    for number, wave in enumerate(waves, 1):
+        if wave.name in seen:
+            raise ValueError(
+                f"wave name `{wave.name}` is used twice (waves {seen[wave.name]} and {number}); "
+                "each wave needs its own name"
+            )
+        seen[wave.name] = number
+    return waves
+
+
 class RepoConfig(StrictModel):
     api_version: Literal["waypath.dev/v1"] = Field(alias="apiVersion")
     kind: Literal["Config"]
     components: dict[str, ComponentTarget] = Field(default_factory=dict)
-    waves: list[Wave] = Field(default_factory=list)
+    waves: Annotated[list[Wave], AfterValidator(_unique_names)] = Field(
+        default_factory=list,
+        description="In rollout order; wave names must be unique (Waypath refuses a repeated "
+        "name; JSON Schema cannot say it).",
+    )
 
 
 def load_config(repo: Path) -> RepoConfig | None:
@@ -53,7 +69,13 @@ def load_config(repo: Path) -> RepoConfig | None:
         return None
     from engine.recipe.loading import load_yaml_model
 
-    return load_yaml_model(path, RepoConfig)
+    return load_yaml_model(
+        path,
+        RepoConfig,
+        what=CONFIG_FILE,
+        hint="see docs/upgrading.md (Waves: `waypath.yaml`); editors check the file as you "
+        "type with the schema from `waypath config schema`",
+    )
 
 
 def wave_of(waves: list[Wave], scope: str, core_path: str) -> str | None:
