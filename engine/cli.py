@@ -24,6 +24,22 @@ REPO = click.argument(
 )
 
 
+ASSUME = click.option(
+    "--assume",
+    multiple=True,
+    metavar="COMPONENT=RELEASE",
+    help="State the running release where the pin does not tell it, repeatable "
+    "(COMPONENT@FOLDER=RELEASE for one instance).",
+)
+JSON_FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="json: one document for programs, with format_version (README, Exit codes).",
+)
+
+
 def _recipe_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--recipes",
@@ -45,13 +61,7 @@ def _plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 metavar="PARAM=VALUE",
                 help="Set a recipe param (repeatable).",
             ),
-            click.option(
-                "--assume",
-                multiple=True,
-                metavar="COMPONENT=RELEASE",
-                help="State the running release where the pin does not tell it "
-                "(COMPONENT@FOLDER=RELEASE for one instance).",
-            ),
+            ASSUME,
             click.option(
                 "--via", multiple=True, metavar="RELEASE", help="Force the path through a release."
             ),
@@ -119,9 +129,6 @@ def _examples(*lines: str) -> str:
     return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
-JSON_HELP = "json: one document for programs, with format_version (README, Exit codes)."
-
-
 def _run(command: Callable[..., int], **kwargs: Any) -> None:
     from engine.commands.common import parse_pairs
 
@@ -153,15 +160,8 @@ def cli() -> None:
 )
 @REPO
 @_recipe_options
-@click.option(
-    "--assume",
-    multiple=True,
-    metavar="COMPONENT=RELEASE",
-    help="State the running release where the pin does not tell it (repeatable).",
-)
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help=JSON_HELP
-)
+@ASSUME
+@JSON_FORMAT
 def detect(repo: Path, recipe_dirs: tuple[Path, ...], assume: tuple[str, ...], fmt: str) -> None:
     """Show which components are installed where, at which versions."""
     from engine.commands import detect as command
@@ -221,9 +221,7 @@ def plan(repo: Path, **kwargs: Any) -> None:
 @click.option("--commit", is_flag=True, help="One git commit per phase, on a new branch.")
 @_rollout_options
 @_commit_options
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help=JSON_HELP
-)
+@JSON_FORMAT
 def apply(args: tuple[str, ...], **kwargs: Any) -> None:
     """Write a plan to the working tree, all or nothing; with --commit, one git commit per
     phase on a branch."""
@@ -256,12 +254,7 @@ def apply(args: tuple[str, ...], **kwargs: Any) -> None:
     metavar="PARAM=VALUE",
     help="Set a recipe param (repeatable); waypath.yaml params apply too.",
 )
-@click.option(
-    "--assume",
-    multiple=True,
-    metavar="COMPONENT=RELEASE",
-    help="State the running release where the pin does not tell it (repeatable).",
-)
+@ASSUME
 @click.option(
     "--no-commit",
     "no_commit",
@@ -271,9 +264,7 @@ def apply(args: tuple[str, ...], **kwargs: Any) -> None:
 @click.option("--allow-dirty", is_flag=True, help="Write even if the git tree has changes.")
 @_rollout_options
 @_commit_options
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help=JSON_HELP
-)
+@JSON_FORMAT
 def sync(repo: Path, **kwargs: Any) -> None:
     """Reconcile the repo toward waypath.yaml: plan and commit on the current branch.
 
@@ -392,9 +383,7 @@ def new(**kwargs: Any) -> None:
 )
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_recipe_options
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help=JSON_HELP
-)
+@JSON_FORMAT
 def lint(**kwargs: Any) -> None:
     """Check recipes: schema, graph, templates, patch paths, values keys, TODOs."""
     from engine.commands import recipe as command
