@@ -457,10 +457,11 @@ def snapshot_report(**kwargs: Any) -> None:
     "--keep",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Create the demo repo in this (new) folder instead of a temporary one.",
+    help="Keep everything in this new (or empty) folder: the repo in DIR/fleet, the merge "
+    "request description in DIR/merge-request.md. Default: a temporary folder, removed.",
 )
 def demo(target: str, keep: Path | None) -> None:
-    """Copy the bundled example repo into a temporary git repo and upgrade it."""
+    """Upgrade a copy of the bundled example repo, explaining each step."""
     from engine.commands import demo as command
 
     _run(command.run, target=target, keep=keep)

@@ -1,6 +1,8 @@
 """`waypath demo`: copy the bundled example repo into a temporary git repo and upgrade it.
 
-This is the README's first command: it shows Waypath end to end with nothing to set up.
+This is the README's first command: it shows Waypath end to end with nothing to set up,
+as a short tutorial (each step says what happened and why). Everything goes into one
+folder: a temporary one, removed at the end, or `--keep DIR`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from engine.commands import common
 from engine.commands import detect as detect_command
 from engine.commands import plan as plan_command
 from engine.error_handler import EXIT_OK
-from engine.errors import RepoError
+from engine.errors import RepoError, UsageError
 from engine.output.rollout import default_branch
 from engine.planning.planner import split_target
 from engine.repo.config import CONFIG_FILE
@@ -98,46 +100,120 @@ def _plan_summary(repo: Path, out: TextIO) -> None:
     plan_command.run(
         repo=repo, target=None, recipe_dirs=[], params={}, assume={}, via=[],
         allow_unsupported=False, fmt="text", diff=False, out_file=None, out=text,
-    )
+    )  # fmt: skip
     lines = text.getvalue().splitlines()
     head = lines[: lines.index("Commits:")] if "Commits:" in lines else lines
-    out.write("\n".join(head).rstrip("\n") + "\n")
-    out.write((lines[-1] if lines else "") + "\n")
+    out.write(_indent("\n".join(head).rstrip("\n") + "\n" + (lines[-1] if lines else "") + "\n"))
+
+
+def _indent(text: str) -> str:
+    return "".join(f"  {line}" if line.strip() else line for line in text.splitlines(True))
+
+
+def _apply(repo: Path, describe_file: Path | None) -> str:
+    text = io.StringIO()
+    apply_command.run(
+        repo=repo, target=None, plan_file=None, recipe_dirs=[], params={}, assume={},
+        via=[], allow_unsupported=False, allow_dirty=False, out=text, commit=True,
+        describe_file=describe_file,
+    )  # fmt: skip
+    # the section already says where the description goes
+    lines = text.getvalue().splitlines(True)
+    return "".join(line for line in lines if not line.startswith("merge request description"))
+
+
+def _folder(keep: Path | None) -> Path:
+    if keep is None:
+        return Path(tempfile.mkdtemp(prefix="waypath-demo-"))
+    if keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
+        raise UsageError(
+            f"--keep {keep}: the folder exists and is not empty",
+            hint="give a new or empty folder; the demo puts the repo and the merge request "
+            "description inside it",
+        )
+    keep.mkdir(parents=True, exist_ok=True)
+    return keep
 
 
 def run(*, target: str, keep: Path | None, out: TextIO) -> int:
-    base = keep if keep is not None else Path(tempfile.mkdtemp(prefix="waypath-demo-"))
-    repo = make_repo(base / "fleet" if keep is None else base)
+    folder = _folder(keep)
+    try:
+        branch = _tour(folder, target, out)
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    if keep is None:
+        out.write(
+            "\nThe demo folder was removed. `waypath demo --keep DIR` keeps the repo (DIR/fleet)\n"
+            "and the merge request description (DIR/merge-request.md) to look at.\n"
+        )
+    else:
+        out.write(
+            "\nKept in the folder above: fleet/ (see every change with "
+            f"`git -C fleet log -p main..{branch}`)\nand merge-request.md.\n"
+        )
+    return EXIT_OK
+
+
+def _tour(folder: Path, target: str, out: TextIO) -> str:
+    repo = make_repo(folder / "fleet")
     component, release = split_target(target)
     version = common.library([]).catalog(component).resolve_target(release).label
     add_config(repo, version)
-    description = repo.parent / f"{repo.name}-merge-request.md"
-    out.write(f"== example Flux repo copied to {repo}, with a {CONFIG_FILE}:\n")
-    out.write((repo / CONFIG_FILE).read_text(encoding="utf-8"))
-    out.write("\n== waypath detect\n")
-    detect_command.run(repo=repo, recipe_dirs=[], assume={}, fmt="text", out=out)
-    out.write("\n== waypath plan   (target and waves from waypath.yaml)\n")
-    _plan_summary(repo, out)
-    out.write(f"\n== waypath apply --commit --describe {description}\n")
-    apply_command.run(
-        repo=repo, target=None, plan_file=None, recipe_dirs=[], params={}, assume={},
-        via=[], allow_unsupported=False, allow_dirty=False, out=out, commit=True,
-        describe_file=description,
-    )
-    out.write("\n== waypath apply --commit   (again: nothing left to do)\n")
-    apply_command.run(
-        repo=repo, target=None, plan_file=None, recipe_dirs=[], params={}, assume={},
-        via=[], allow_unsupported=False, allow_dirty=False, out=out, commit=True,
-    )
+    description = folder / "merge-request.md"
     branch = default_branch(component, version)
-    out.write(f"\n== git log --oneline main..{branch}\n")
+    out.write(
+        f"Waypath demo: upgrade an example Flux repo to {component} {version}.\n"
+        f"Working in {folder}: the repo is fleet/, the merge request description "
+        "merge-request.md.\n"
+    )
+    out.write(
+        "\n1. The repo\n"
+        "A copy of the bundled example, committed on `main`: two clusters, clusters/nonprod\n"
+        "and clusters/prod, each running Linkerd through Flux HelmReleases. The demo adds a\n"
+        f"{CONFIG_FILE}: the release you want, and the waves the rollout goes through in order.\n\n"
+    )
+    out.write(_indent((repo / CONFIG_FILE).read_text(encoding="utf-8")))
+    out.write(
+        "\n2. What is installed: `waypath detect`\n"
+        "Read from the files alone (no cluster access): each HelmRelease's chart and pin tell\n"
+        "the running release.\n\n"
+    )
+    text = io.StringIO()
+    detect_command.run(repo=repo, recipe_dirs=[], assume={}, fmt="text", out=text)
+    out.write(_indent(text.getvalue()))
+    out.write(
+        "\n3. The plan: `waypath plan`\n"
+        f"The target and the waves come from {CONFIG_FILE}. Waypath finds a path of reviewed\n"
+        "recipes from each cluster's release to the target, one hop per supported upgrade,\n"
+        "and writes nothing yet.\n\n"
+    )
+    _plan_summary(repo, out)
+    out.write(
+        "\n4. The commits: `waypath apply --commit --describe merge-request.md`\n"
+        f"One git commit per phase on the new branch {branch}, wave nonprod first, then prod.\n"
+        "Merge them one at a time: Flux reconciles each commit before the next, and the\n"
+        "description says what to check in between.\n\n"
+    )
+    out.write(_indent(_apply(repo, description)))
+    out.write(
+        "\n  (manual only, no commit): a phase whose work is done by hand (e.g. deleting the\n"
+        "  Helm release left behind after a chart split). It makes no commit; its commands are\n"
+        "  in the merge request description, at the place in the order where they belong.\n"
+        "  (files already changed): the files already hold this phase's edits (made by hand,\n"
+        "  or by an earlier commit to a file the waves share), so there is nothing to commit;\n"
+        "  its manual steps and its gate still apply, so it stays in the list.\n"
+    )
+    out.write(
+        "\n5. Run it again: `waypath apply --commit`\n"
+        "Waypath plans from the branch as it stands. Every phase's edits are there, so there is\n"
+        "nothing to commit: re-running (after a rebase, in CI) is safe.\n\n"
+    )
+    out.write(_indent(_apply(repo, None)))
+    out.write(f"\n6. The result: `git log --oneline main..{branch}` in fleet/\n\n")
     log = subprocess.run(
         ["git", "log", "--oneline", "--reverse", f"main..{branch}"],
         cwd=repo, capture_output=True, text=True, check=True,
-    )
-    out.write(log.stdout)
-    out.write(
-        f"\nThe branch {branch} is in {repo} (`git -C {repo} log -p main..{branch}`);\n"
-        f"the merge request description is {description}.\n"
-    )
-    return EXIT_OK
+    )  # fmt: skip
+    out.write(_indent(log.stdout))
+    return branch
