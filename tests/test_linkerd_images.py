@@ -17,13 +17,16 @@ from typing import Any
 
 import pytest
 
-from engine.output.render import render_markdown
+from engine.output.describe import Described, describe
+from engine.planning.planner import PlanRequest, make_plan
 from engine.recipe.loading import load_library
-from tests.checks.repostate import final_state, load_documents, walk
+from engine.repo.workspace import Workspace
+from tests.checks.repostate import final_state, load_documents, read_tree, walk
 from tests.checks.scenarios import SCENARIOS, Outcome, run
-from tests.checks.shared import shared_dir
+from tests.checks.shared import REPO, shared_dir
 from tests.k8s_tools import K8sTools
 
+EXAMPLES = REPO / "examples"
 ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/linkerd"
 CLUSTERS = ("nonprod", "prod")
 
@@ -154,7 +157,7 @@ def test_merge_request_lists_the_images_the_mirror_needs(
 ) -> None:
     plan = outcomes[scenario].plan
     assert plan is not None
-    text = render_markdown(plan)
+    text = describe([Described(plan)])  # the merge-request description
     for release in releases:
         assert f"Before merging: copy the {release} images into your registry mirror" in text
         proxy = f"- `{ECR}/proxy:{release}` (copy of `{vendor}/proxy:{release}`)"
@@ -174,13 +177,28 @@ def effective_values(release: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def state_after_the_214_control_plane(outcome: Outcome) -> dict[str, bytes]:
+    """The repo once the stable-2.13 -> 2.14 control-plane commit is merged (the last OSS
+    state; the enterprise paths go on from there)."""
+    assert outcome.plan is not None
+    steps = [
+        step
+        for step in walk(outcome.plan, outcome.initial)
+        if (step.commit.recipe, step.commit.phase)
+        == ("stable-2.13-to-stable-2.14", "control-plane")
+    ]
+    assert len(steps) == 1
+    return steps[0].after
+
+
+@pytest.mark.parametrize("scenario", ["examples/stable-2.14", "examples/enterprise-2.16"])
 def test_rendered_example_runs_the_target_images_from_the_mirror(
-    outcomes: dict[str, Outcome], k8s_tools: K8sTools, tmp_path: Path
+    outcomes: dict[str, Outcome], k8s_tools: K8sTools, tmp_path: Path, scenario: str
 ) -> None:
     """`helm template` of the real linkerd-control-plane 1.16.11 with the values the
-    2.11 -> 2.14 path leaves: every pod pulls 2.14.10 images from the ECR mirror."""
+    2.11 -> 2.14 commits leave: every pod pulls 2.14.10 images from the ECR mirror."""
     chart = shared_dir() / "charts/linkerd/stable-2.14.10/linkerd-control-plane-1.16.11.tgz"
-    state = end_state(outcomes["examples/stable-2.14"])
+    state = state_after_the_214_control_plane(outcomes[scenario])
     for cluster in CLUSTERS:
         (release,) = documents(state, f"clusters/{cluster}/link-control-plane/helmrelease.yaml")
         assert release["spec"]["chart"]["spec"]["version"] == "1.16.11"
@@ -202,3 +220,22 @@ def test_rendered_example_runs_the_target_images_from_the_mirror(
             f"{ECR}/proxy:stable-2.14.10",
             f"{ECR}/proxy-init:v2.2.3",
         }, cluster
+
+
+def test_image_registry_repoints_names_and_the_image_repositories() -> None:
+    """With image_registry the BEL switch repoints the names; the ImageRepository that
+    scanned the old proxy name follows, so its ImagePolicy sees the enterprise tags."""
+    request = PlanRequest(
+        target="linkerd@enterprise-2.15",
+        params={"image_registry": "registry.example.internal/mirror"},
+    )
+    plan = make_plan(Workspace(EXAMPLES), load_library(), request)
+    state = final_state(plan, read_tree(EXAMPLES))
+    mirror = "registry.example.internal/mirror/buoyantio"
+    for cluster in CLUSTERS:
+        proxy = control_plane_values(state, cluster)["proxy"]["image"]
+        assert (proxy["name"], proxy["version"]) == (f"{mirror}/proxy", "enterprise-2.15.7")
+        docs = documents(state, f"clusters/{cluster}/image-automation.yaml")
+        (repository,) = [d for d in docs if d["kind"] == "ImageRepository"]
+        assert repository["spec"]["image"] == f"{mirror}/proxy"
+        assert image_policy_pattern(state, cluster) == r"^enterprise-2\.15\.(?P<patch>[0-9]+)$"
