@@ -149,3 +149,21 @@ def hermetic_git(monkeypatch: Any, *, date: str | None = "2024-01-02T03:04:05+00
         monkeypatch.setenv(f"GIT_{who}_EMAIL", "test@example.com")
         if date is not None:
             monkeypatch.setenv(f"GIT_{who}_DATE", date)
+
+
+class CountingList(list[Any]):
+    """A list that counts the items read through it (indexing, slices, iteration): tests
+    of the quadratic sites of issue 12 hold lookups to what they need, by count, not time."""
+
+    def __init__(self, items: Any = ()) -> None:
+        super().__init__(items)
+        self.touched = 0
+
+    def __getitem__(self, key: Any) -> Any:
+        found = super().__getitem__(key)
+        self.touched += len(found) if isinstance(key, slice) else 1
+        return found
+
+    def __iter__(self) -> Any:
+        self.touched += len(self)
+        return super().__iter__()

@@ -9,6 +9,7 @@ import pytest
 
 from engine.errors import RepoError
 from engine.repo.workspace import Overlay, Workspace, safe_relpath
+from tests.helpers import build_tree, meshy_files
 
 HR = b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: linkerd\n"
 CRD = (
@@ -142,3 +143,44 @@ def test_settle_gives_back_the_repo_bytes_when_the_data_is_unchanged(tmp_path: P
     assert overlay.settle(before) == ["kustomization.yaml"]
     assert overlay.read_text("kustomization.yaml") == original
     assert overlay.changes() == {"other.yaml": "modified"}
+
+
+def test_scope_range_reads_only_the_folder_and_two_bisects() -> None:
+    # Issue 12: a slice from the folder's first path to the end of the list, per instance,
+    # made detection quadratic. Count what is read from a 20,000-path listing.
+    from engine.repo.detect import paths_in_scope
+    from engine.repo.workspace import scope_range
+    from tests.helpers import CountingList
+
+    paths = CountingList(
+        sorted(f"clusters/c{n}/{name}.yaml" for n in range(5000) for name in "abcd")
+    )
+    first = paths.index("clusters/c42/a.yaml")
+    assert scope_range(paths, "clusters/c42") == (first, first + 4)
+    paths.touched = 0
+    for n in range(0, 5000, 50):
+        assert paths_in_scope(paths, f"clusters/c{n}") == [
+            f"clusters/c{n}/{name}.yaml" for name in "abcd"
+        ]
+    # 100 lookups: 4 paths each, plus two bisects of ~15 probes each
+    assert paths.touched <= 100 * (4 + 2 * 16)
+    assert paths_in_scope(paths, "clusters/c4") == [f"clusters/c4/{n}.yaml" for n in "abcd"]
+    assert paths_in_scope(["a/b", "a/c/d", "a0", "ab/x"], "a") == ["a/b", "a/c/d"]
+    assert paths_in_scope(["a/b", "a/c/d"], ".") == ["a/b", "a/c/d"]
+
+
+def test_candidates_hand_out_the_cached_answer_not_a_copy(tmp_path: Path) -> None:
+    # Issue 12: planning asks for the same candidates once per instance; a fresh copy of a
+    # list of every matching file each time was quadratic.
+    build_tree(tmp_path, meshy_files(("a", "b", "c")))
+    ws = Workspace(tmp_path)
+    first = ws.candidates(kinds=["HelmRelease"])
+    assert first is ws.candidates(kinds=["HelmRelease"])
+    assert list(first) == [f"clusters/{c}/meshy/release.yaml" for c in "abc"]
+    overlay = Overlay(ws)
+    seen = overlay.candidates(kinds=["HelmRelease"])
+    assert seen is overlay.candidates(kinds=["HelmRelease"])
+    overlay.delete("clusters/b/meshy/release.yaml")  # kept up to date in place
+    assert overlay.candidates(kinds=["HelmRelease"]) is seen
+    assert list(seen) == ["clusters/a/meshy/release.yaml", "clusters/c/meshy/release.yaml"]
+    assert list(first) == [f"clusters/{c}/meshy/release.yaml" for c in "abc"]

@@ -27,7 +27,29 @@ Change = Literal["added", "modified", "deleted"]
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def safe_relpath(root: Path, rel: str) -> str:
+class RealPaths:
+    """`os.path.realpath` with the folders' answers kept: a path costs one `lstat` of its
+    last part instead of one per part (the Flux model asks about thousands of paths that do
+    not exist, such as `<folder>/kustomization.yml`). One per Workspace: a folder turned
+    into a symlink later is seen by the next run."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        folder, name = os.path.split(path)
+        if not name or name in (".", ".."):
+            return os.path.realpath(path)
+        real = self._folders.get(folder)
+        if real is None:
+            real = self._folders[folder] = os.path.realpath(folder)
+        full = os.path.join(real, name)
+        return os.path.realpath(full) if os.path.islink(full) else full
+
+
+def safe_relpath(
+    root: Path, rel: str, *, realpath: Callable[[str], str] = os.path.realpath
+) -> str:
     """Normalise a repo-relative path; refuse one that leaves the repo.
 
     Refused: absolute paths, `..` above the root, and paths that resolve (through a
@@ -47,9 +69,9 @@ def safe_relpath(root: Path, rel: str) -> str:
             location=Location(rel),
             hint="give a path inside the repository, without `..` above its root",
         )
-    real_root = Path(os.path.realpath(root))
-    real = Path(os.path.realpath(root / norm))
-    if real != real_root and real_root not in real.parents:
+    real_root = realpath(str(root))
+    real = realpath(os.path.join(real_root, norm))
+    if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
         raise RepoError(
             f"path {norm!r} goes through a symlink to {real}, outside the repository",
             location=Location(norm),
@@ -57,6 +79,16 @@ def safe_relpath(root: Path, rel: str) -> str:
             "with the file, or change that file by hand",
         )
     return norm
+
+
+def scope_range(paths: Sequence[str], scope: str) -> tuple[int, int]:
+    """Where the paths under folder `scope` sit in a sorted list: two bisects, nothing
+    scanned or copied (a slice from the first one to the end, per instance or per folder,
+    was quadratic in a fleet repo)."""
+    if scope == ".":
+        return 0, len(paths)
+    # Paths under `scope/` sort together, before any `scope0...` (`0` follows `/`).
+    return bisect.bisect_left(paths, scope + "/"), bisect.bisect_left(paths, scope + "0")
 
 
 @lru_cache(maxsize=64)
@@ -132,6 +164,7 @@ class Workspace:
         self._candidates: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
         self._safe: dict[str, str] = {}
         self._kinds: dict[str, frozenset[str]] | None = None
+        self.realpath = RealPaths()
 
     # -- listing -------------------------------------------------------------------
 
@@ -194,7 +227,7 @@ class Workspace:
 
     def _link_problem(self, rel: str) -> str | None:
         try:
-            safe_relpath(self.root, rel)
+            safe_relpath(self.root, rel, realpath=self.realpath)
         except RepoError:
             return f"symlink to {os.path.realpath(self.root / rel)}, outside the repository"
         return None
@@ -206,14 +239,14 @@ class Workspace:
             return path
         safe = self._safe.get(path)
         if safe is None:
-            safe = self._safe[path] = safe_relpath(self.root, path)
+            safe = self._safe[path] = safe_relpath(self.root, path, realpath=self.realpath)
         return safe
 
     def exists(self, path: str) -> bool:
         if path in self._known:
             return True
         try:
-            return (self.root / self._check(path)).is_file()
+            return os.path.isfile(os.path.join(self.root, self._check(path)))
         except RepoError:
             return False
 
@@ -236,9 +269,12 @@ class Workspace:
             self._docs[path] = parse_file(path, self.read_text(path))
         return self._docs[path]
 
-    def candidates(self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()) -> list[str]:
+    def candidates(
+        self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()
+    ) -> Sequence[str]:
         """YAML files that may hold a document of one of `kinds` and contain every string
-        of `contains` — a text test, no parsing."""
+        of `contains` — a text test, no parsing. Sorted; the cached answer itself, not a
+        copy (callers ask once per instance: a copy each time was quadratic)."""
         key = (tuple(kinds), tuple(contains))
         if key not in self._candidates:
             if contains:
@@ -255,7 +291,7 @@ class Workspace:
                 self._candidates[key] = [p for p in self.yaml_files() if index.get(p, _NONE) & wanted]
             else:
                 self._candidates[key] = self.yaml_files()
-        return list(self._candidates[key])
+        return self._candidates[key]
 
     def _kind_index(self) -> dict[str, frozenset[str]]:
         """Path -> kinds its lines start with, from one pass over every file. The bytes are
@@ -325,7 +361,7 @@ class Overlay:
         # Resolving symlinks costs a syscall per path component: once per path is enough.
         safe = self._safe.get(path)
         if safe is None:
-            safe = self._safe[path] = safe_relpath(self.root, path)
+            safe = self._safe[path] = safe_relpath(self.root, path, realpath=self.base.realpath)
         return safe
 
     # -- reading -------------------------------------------------------------------
@@ -372,11 +408,15 @@ class Overlay:
             raise self._missing(path)
         return self.base.documents(path)
 
-    def candidates(self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()) -> list[str]:
+    def candidates(
+        self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()
+    ) -> Sequence[str]:
+        """As `Workspace.candidates`; the answer is kept up to date in place by each write,
+        so a caller reads it before writing, not across writes."""
         key = (tuple(kinds), tuple(contains))
         if key not in self._candidates:
             self._candidates[key] = self._scan(kinds, contains)
-        return list(self._candidates[key])
+        return self._candidates[key]
 
     def _scan(self, kinds: Sequence[str], contains: Sequence[str]) -> list[str]:
         found = [
