@@ -112,3 +112,83 @@ def test_assume_per_folder_and_contradictions(tmp_path: Path) -> None:
         _detect(tmp_path, assume={"meshy": "stable-1.1.0"})
     with pytest.raises(DetectionError, match="clusters/qa"):
         _detect(tmp_path, assume={"meshy@clusters/qa": "stable-1.0.0"})
+
+
+def test_scope_of_each_core_reads_a_few_neighbours_not_every_core() -> None:
+    # Issue 12: `_scope_for` listed every core under `.` for each core (N² in a fleet).
+    from engine.repo.detect import _scope_for
+    from tests.helpers import CountingList
+
+    cores = CountingList(sorted(f"clusters/c{n}/linkerd/release.yaml" for n in range(2000)))
+    scopes = [_scope_for(path, cores) for path in list(cores)]
+    assert scopes[:2] == ["clusters/c0", "clusters/c1"] and len(set(scopes)) == 2000
+    cores.touched = 0
+    for path in list(cores)[:100]:
+        _scope_for(path, cores)
+    # per core: 3 candidate folders, each two bisects (~12 probes) and two reads
+    assert cores.touched <= 100 * 3 * (2 * 12 + 2)
+
+
+def test_source_lookup_does_not_walk_every_source_per_release() -> None:
+    # Issue 12: `_Sources.find` built a list of the paths of every same-named source (one
+    # per cluster) for each release that asked.
+    from engine.repo.detect import _Sources
+    from engine.yamltext.yamldoc import parse_file
+    from tests.helpers import CountingList
+
+    texts = {
+        f"clusters/c{n:04}/repo.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\n"
+        "kind: HelmRepository\nmetadata:\n  name: meshy\n  namespace: flux-system\n"
+        f"spec:\n  url: https://charts.example.com/{n}\n"
+        for n in range(1000)
+    }
+
+    class Reader:
+        def candidates(self, *, kinds: object = (), contains: object = ()) -> list[str]:
+            return sorted(texts)
+
+        def documents(self, path: str) -> list:  # type: ignore[type-arg]
+            return parse_file(path, texts[path])
+
+        def read_text(self, path: str) -> str:
+            return texts[path]
+
+    lookup = _Sources(Reader())  # type: ignore[arg-type]
+    first = lookup.find("HelmRepository", "meshy", "flux-system", "clusters/c0000/release.yaml")
+    assert first is not None and first.url == "https://charts.example.com/0"
+    key = ("HelmRepository", "meshy", "flux-system")
+    matches, paths = lookup._matches[key]
+    counted = (CountingList(matches), CountingList(paths))
+    lookup._matches[key] = counted
+    for n in range(0, 1000, 10):
+        found = lookup.find("HelmRepository", "meshy", "flux-system", f"clusters/c{n:04}/r.yaml")
+        assert found is not None and found.path == f"clusters/c{n:04}/repo.yaml"
+    # 100 lookups, each a bisect of ~10 probes and two neighbours
+    assert counted[0].touched + counted[1].touched <= 100 * (10 + 4)
+
+
+def test_instances_by_folder_is_built_once_and_answers_by_bisect(tmp_path: Path) -> None:
+    # Issue 12: the planner filtered every instance for each instance's folder (2·N²).
+    from engine.repo.detect import InstancesByFolder
+
+    clusters = tuple(f"c{n:02}" for n in range(40))
+    build_tree(tmp_path, meshy_files(clusters))
+    found = _detect(tmp_path)
+    reads = 0
+    original = type(found[0].core).path
+
+    def counting(self: object) -> str:
+        nonlocal reads
+        reads += 1
+        return original.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    type(found[0].core).path = property(counting)  # type: ignore[assignment]
+    try:
+        under = InstancesByFolder(found)
+        built = reads
+        for cluster in clusters:
+            assert [i.scope for i in under(f"clusters/{cluster}")] == [f"clusters/{cluster}"]
+        assert [i.scope for i in under("clusters")] == [f"clusters/{c}" for c in clusters]
+    finally:
+        type(found[0].core).path = original  # type: ignore[assignment]
+    assert built <= 2 * len(found) and reads == built  # lookups read no paths

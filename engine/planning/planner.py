@@ -42,8 +42,8 @@ from engine.recipe.steps import StepRun, run_step
 from engine.recipe.templating import Renderer
 from engine.recipe.versions import Catalog, Version
 from engine.repo.config import Wave, check_wave, wave_of
-from engine.repo.detect import Instance, detect, paths_in_scope
-from engine.repo.selectors import in_scope, may_deploy, norm_folder
+from engine.repo.detect import Instance, InstancesByFolder, detect, paths_in_scope
+from engine.repo.selectors import may_deploy, norm_folder
 from engine.repo.workspace import Overlay, Workspace
 from engine.yamltext.yamldoc import gc_paused
 
@@ -442,10 +442,11 @@ def _check_arrival(
         return
     component = library.components[name]
     found = detect(overlay, component.component, component.catalog, assume=request.assume)
+    under = InstancesByFolder(found)
     for group in planned:
         target = group.edges[-1].target
         for scope in group.scopes:
-            now = [i.version for i in found if in_scope(i.core.path, scope)]
+            now = [i.version for i in under(scope)]
             if now != [target]:
                 shown = ", ".join(v.label if v else "unknown" for v in now) or "nothing"
                 raise RecipeError(
@@ -479,8 +480,9 @@ def _plan_recipe(
         else detect(overlay, component.component, catalog, assume=request.assume)
     )
     instances: list[Instance] = []
+    under = InstancesByFolder(found)
     for scope in scopes:
-        matches = [i for i in found if in_scope(i.core.path, scope)]
+        matches = under(scope)
         if len(matches) != 1:
             raise RecipeError(
                 f"before recipe {source.id}, no single {name} installation is left in {scope}",

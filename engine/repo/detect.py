@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from engine.errors import DetectionError, Location
 from engine.recipe.models import Component, Detector
 from engine.recipe.versions import Catalog, Version
+from engine.repo.workspace import scope_range
 from engine.yamltext.yamldoc import YamlDocument
 
 
@@ -32,7 +33,7 @@ class Reader(Protocol):
 
     def candidates(
         self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()
-    ) -> list[str]: ...
+    ) -> Sequence[str]: ...
 
     def documents(self, path: str) -> list[YamlDocument]: ...
 
@@ -171,7 +172,10 @@ class _Sources:
     def __init__(self, reader: Reader) -> None:
         self.reader = reader
         self._cache: dict[tuple[str, str], list[tuple[YamlDocument, str]]] = {}
-        self._matches: dict[tuple[str, str, str | None], list[tuple[YamlDocument, str]]] = {}
+        # (kind, name, namespace) -> the matching sources and their paths, both sorted
+        self._matches: dict[
+            tuple[str, str, str | None], tuple[list[tuple[YamlDocument, str]], list[str]]
+        ] = {}
 
     def find(self, kind: str, name: str, namespace: str | None, near: str) -> Source | None:
         key = (kind, name)
@@ -184,17 +188,17 @@ class _Sources:
             self._cache[key] = found
         by_namespace = (kind, name, namespace)
         if by_namespace not in self._matches:
-            self._matches[by_namespace] = [
+            matching = [
                 (doc, path)
                 for doc, path in self._cache[key]
                 if namespace is None or doc.namespace in (None, namespace)
             ]
-        matches = self._matches[by_namespace]
+            self._matches[by_namespace] = (matching, [m[1] for m in matching])
+        matches, paths = self._matches[by_namespace]
         if not matches:
             return None
         # Prefer the source closest to the release (same cluster folder in a fleet repo).
         # The closest paths sort next to `near`: look at the neighbours, not at them all.
-        paths = [m[1] for m in matches]
         at = bisect.bisect_left(paths, near)
         neighbours = matches[max(0, at - 1) : at + 1] if len(matches) > 2 else matches
         doc, path = max(neighbours, key=lambda m: (_common_prefix_len(m[1], near), m[1]))
@@ -263,17 +267,8 @@ def _match_release(
 
 def paths_in_scope(paths: Sequence[str], scope: str) -> list[str]:
     """The paths under `scope`, from a sorted list, without scanning all of it."""
-    if scope == ".":
-        return list(paths)
-    prefix = scope + "/"
-    # All paths with the prefix sit together in sorted order: bisect to the first one.
-    start = bisect.bisect_left(paths, prefix)
-    found = []
-    for path in paths[start:]:
-        if not path.startswith(prefix):
-            break
-        found.append(path)
-    return found
+    start, end = scope_range(paths, scope)
+    return list(paths[start:end])
 
 
 @functools.lru_cache(maxsize=32)
@@ -315,6 +310,22 @@ def find_objects(
     return found
 
 
+class InstancesByFolder:
+    """The instances whose core HelmRelease is under a folder, found by bisect: the planner
+    asks once per instance, and a scan of every instance each time was quadratic."""
+
+    def __init__(self, instances: Sequence[Instance]) -> None:
+        order = sorted(range(len(instances)), key=lambda n: instances[n].core.path)
+        self._positions = order
+        self._instances = instances
+        self._paths = [instances[n].core.path for n in order]
+
+    def __call__(self, folder: str) -> list[Instance]:
+        """In the order of the list given (the few in range are sorted back)."""
+        start, end = scope_range(self._paths, folder)
+        return [self._instances[n] for n in sorted(self._positions[start:end])]
+
+
 def _scope_for(path: str, core_paths: Sequence[str]) -> str:
     """The highest folder above `path` holding no core object but those in `path` itself.
 
@@ -324,14 +335,11 @@ def _scope_for(path: str, core_paths: Sequence[str]) -> str:
     parts = folder.split("/") if folder else []
     for depth in range(len(parts) + 1):
         candidate = "/".join(parts[:depth]) or "."
-        under = paths_in_scope(core_paths, candidate)
-        if all(p == path for p in under):
+        start, end = scope_range(core_paths, candidate)
+        # Sorted: every path in the range is `path` when the first and last one are.
+        if core_paths[start] == path and core_paths[end - 1] == path:
             return candidate
     return folder or "."
-
-
-def _in_scope(path: str, scope: str) -> bool:
-    return scope == "." or path.startswith(scope + "/")
 
 
 def detect(
@@ -350,10 +358,9 @@ def detect(
     for core in cores:
         scope = _scope_for(core.path, core_paths)
         instance = Instance(component.name, scope, core)
-        start = 0 if scope == "." else bisect.bisect_left(object_paths, scope + "/")
-        for obj in objects[start:]:
-            if not _in_scope(obj.path, scope):
-                break
+        start, end = scope_range(object_paths, scope)
+        for at in range(start, end):
+            obj = objects[at]
             if obj.role != "core" or obj is core:
                 instance.objects.setdefault(obj.detector, []).append(obj)
         _read_version(instance, catalog)
