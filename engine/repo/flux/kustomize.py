@@ -10,7 +10,6 @@ kustomization (§1.3). A layout it cannot follow becomes a `Problem`, never a gu
 
 from __future__ import annotations
 
-import bisect
 from typing import Any
 
 from engine.errors import WaypathError
@@ -25,6 +24,7 @@ from engine.repo.flux.resources import (
     join,
 )
 from engine.repo.flux.transform import Transformers, finalize_names
+from engine.repo.workspace import scope_range
 from engine.yamltext.yamldoc import YamlDocument
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -70,16 +70,8 @@ class Kustomizer(Transformers):
     # -- the folder tree ---------------------------------------------------------
 
     def under(self, folder: str) -> list[str]:
-        if folder == ".":
-            return list(self.files)
-        prefix = folder + "/"
-        start = bisect.bisect_left(self.files, prefix)
-        found = []
-        for path in self.files[start:]:
-            if not path.startswith(prefix):
-                break
-            found.append(path)
-        return found
+        start, end = scope_range(self.files, folder)  # no slice to the end: once per folder
+        return self.files[start:end]
 
     def kustomization_file(self, folder: str) -> list[str]:
         found = self._kfiles.get(folder)

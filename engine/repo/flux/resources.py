@@ -132,7 +132,7 @@ class ModelReader(Protocol):
 
     def candidates(
         self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()
-    ) -> list[str]: ...
+    ) -> Sequence[str]: ...
 
 
 @dataclass
