@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
@@ -9,6 +12,10 @@ from tests.k8s_tools import k8s_tools, report_header
 from tests.snapshot_ext import ScenarioSnapshot
 
 __all__ = ["k8s_tools"]
+
+# The bundled library's cache (engine/recipe/libcache.py) goes to a folder of this session,
+# not the user's ~/.cache: subprocesses of the tests inherit it.
+os.environ.setdefault("WAYPATH_CACHE_DIR", tempfile.mkdtemp(prefix="waypath-test-cache-"))
 
 
 def pytest_report_header() -> str:

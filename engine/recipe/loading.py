@@ -27,6 +27,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from engine.errors import Location, Problem, RecipeError, VersionError, WaypathError
 from engine.recipe.graph import Edge, VersionGraph
+from engine.recipe.libcache import cached
 from engine.recipe.models import STEP_KINDS, Component, ComponentExtension, Recipe
 from engine.recipe.patchlines import patch_recipes
 from engine.recipe.versions import Catalog, parse_constraint
@@ -664,7 +665,18 @@ def _load_recipes(folder: Path, library: Library) -> list[Problem]:
 
 
 def load_library(extra_dirs: Sequence[Path] = (), *, include_bundled: bool = True) -> Library:
-    """Components and recipes of the bundled library and `extra_dirs`, later dirs adding."""
+    """Components and recipes of the bundled library and `extra_dirs`, later dirs adding.
+
+    The bundled library alone comes from the cache once it was loaded (engine/recipe/libcache.py).
+    """
+    if include_bundled and not extra_dirs:
+        bundled = bundled_recipes_dir()
+        if bundled.is_dir():
+            return cached("library", bundled, lambda: _load_library((), include_bundled=True))
+    return _load_library(extra_dirs, include_bundled=include_bundled)
+
+
+def _load_library(extra_dirs: Sequence[Path], *, include_bundled: bool) -> Library:
     dirs: list[Path] = []
     bundled = bundled_recipes_dir()
     if include_bundled and bundled.is_dir():
