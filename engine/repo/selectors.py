@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import posixpath
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,7 +103,7 @@ def select(
         contains.append(s.api_version.rstrip("/"))
     if resolved.kustomizes is not None:
         contains.append("kustomize.toolkit.fluxcd.io")
-    paths = reader.candidates(kinds=kinds, contains=contains)
+    paths = candidates = reader.candidates(kinds=kinds, contains=contains)
     detected: set[tuple[str, int]] | None = None
     if s.detector is not None:
         # The same matching as detection, so `chartRef` releases are found too.
@@ -117,7 +119,10 @@ def select(
     def matched(paths: Sequence[str]) -> list[YamlDocument]:
         if resolved.kustomizes is not None:
             folder = norm_folder(resolved.kustomizes)
-            paths = [p for p in paths if may_deploy(reader.read_text(p), folder)]
+            if paths is candidates:  # the reader's own list: indexed once, kept up to date
+                paths = _DEPLOYERS.get(reader, paths).deploying(reader, paths, folder)
+            else:  # a few paths of one folder
+                paths = [p for p in paths if may_deploy(reader.read_text(p), folder)]
             return _deepest_parents(
                 _match(reader, paths, resolved, scope, detected), folder
             )
@@ -135,6 +140,87 @@ def select(
 
 
 _PATH_LINE = re.compile(r"^[ \t]+path:[ \t]*['\"]?([^'\"\s#]*)", re.MULTILINE)
+
+
+def _path_lines(text: str) -> list[str] | None:
+    """The folders of a text's indented `path:` lines; None when it has none."""
+    found = _PATH_LINE.findall(text)
+    return [norm_folder(raw) for raw in found] if found else None
+
+
+class _Deployers:
+    """Which Flux Kustomization files may deploy a folder, by their `path:` lines, indexed
+    once per reader and updated per written file (`Overlay.writes`). `kustomizes:`
+    selectors ask once per instance; testing every Kustomization file of the fleet each
+    time was quadratic where they live outside the instance's folder (overlays layouts)."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, list[str] | None] = {}  # file -> its path lines
+        self._by_folder: dict[str, set[str]] = {}  # folder -> files with that path line
+        self._anywhere: set[str] = set()  # no path line, or `.`: may deploy anything
+        self._seen = 0  # entries of the reader's write log already applied
+        self.paths: Sequence[str] = ()
+
+    def _drop(self, path: str) -> None:
+        for folder in self._folders.pop(path, None) or ():
+            self._by_folder.get(folder, set()).discard(path)
+        self._anywhere.discard(path)
+
+    def _add(self, path: str, text: str) -> None:
+        folders = self._folders[path] = _path_lines(text)
+        if folders is None or "." in folders:
+            self._anywhere.add(path)
+            return
+        for folder in folders:
+            self._by_folder.setdefault(folder, set()).add(path)
+
+    def deploying(self, reader: Reader, paths: Sequence[str], folder: str) -> list[str]:
+        """The files of sorted `paths` that may deploy `folder` (`may_deploy`'s answer).
+        `paths` is the reader's own candidates list (kept up to date by its writes)."""
+        log: list[str] = getattr(reader, "writes", [])
+        if self._seen == 0 and not self._folders:
+            for path in paths:
+                self._add(path, reader.read_text(path))
+        else:
+            for changed in dict.fromkeys(log[self._seen :]):
+                self._drop(changed)
+                if _holds(paths, changed):
+                    self._add(changed, reader.read_text(changed))
+        self._seen = len(log)
+        found = set(self._anywhere)
+        parts = folder.split("/") if folder != "." else []
+        for depth in range(1, len(parts) + 1):
+            found |= self._by_folder.get("/".join(parts[:depth]), set())
+        return [p for p in sorted(found) if _holds(paths, p)]
+
+
+def _holds(paths: Sequence[str], path: str) -> bool:
+    at = bisect.bisect_left(paths, path)
+    return at < len(paths) and paths[at] == path
+
+
+class _PerReader:
+    """A `_Deployers` per reader object and candidates list, for as long as the reader
+    lives (the list is the reader's own: its identity is stable)."""
+
+    def __init__(self) -> None:
+        self._indexes: weakref.WeakKeyDictionary[object, dict[int, _Deployers]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, reader: object, paths: Sequence[str]) -> _Deployers:
+        try:
+            per_list = self._indexes.setdefault(reader, {})
+        except TypeError:  # not weak-referenceable: no index to keep
+            return _Deployers()
+        index = per_list.get(id(paths))
+        if index is None:
+            index = per_list[id(paths)] = _Deployers()
+            index.paths = paths  # keeps the list (and so its id) alive with the index
+        return index
+
+
+_DEPLOYERS = _PerReader()
 
 
 def may_deploy(text: str, folder: str) -> bool:

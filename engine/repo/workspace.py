@@ -342,6 +342,9 @@ class Overlay:
         self.root = base.root
         self._written: dict[str, str] = {}
         self._deleted: set[str] = set()
+        # Every path written or deleted, in order: indexes over the files (selectors'
+        # `_Deployers`) catch up from where they were instead of reading everything again.
+        self.writes: list[str] = []
         self._docs: dict[str, list[YamlDocument]] = {}
         # Prefilter answers, valid until the next write, delete or move.
         self._candidates: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
@@ -456,6 +459,7 @@ class Overlay:
         path = self._path(path)
         self._written[path] = text
         self._deleted.discard(path)
+        self.writes.append(path)
         if documents is None:
             self._docs.pop(path, None)
         else:
@@ -473,6 +477,7 @@ class Overlay:
         self._written.pop(path, None)
         self._docs.pop(path, None)
         self._refile(path, None)
+        self.writes.append(path)
         if self.base.exists(path):
             self._deleted.add(path)
 
