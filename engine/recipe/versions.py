@@ -284,6 +284,8 @@ class Catalog:
         self._prefixes = {e.name: e.prefix for e in component.editions}
         self._ranges = {e.name: parse_constraint(e.versions) for e in component.editions}
         self._known: dict[Version, Release] = {}
+        # (chart, pin) -> releases_for_chart: a fleet asks with the same pin per instance
+        self._for_chart: dict[tuple[str, str | None], list[Version]] = {}
         self.releases: list[Version] = []
         for index, entry in enumerate(component.releases):
             where = [Problem("", field_path=f"releases[{index}].version")]
@@ -393,6 +395,12 @@ class Catalog:
 
     def releases_for_chart(self, chart: str, pin: str | None) -> list[Version]:
         """Known releases shipping `chart` at a chart version `pin` admits (None/`*`: any)."""
+        key = (chart, pin)
+        if key not in self._for_chart:
+            self._for_chart[key] = self._releases_for_chart(chart, pin)
+        return list(self._for_chart[key])
+
+    def _releases_for_chart(self, chart: str, pin: str | None) -> list[Version]:
         constraint = None if pin is None or pin.strip() == "*" else parse_constraint(pin)
         found = []
         for version, entry in self._known.items():

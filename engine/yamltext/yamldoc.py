@@ -332,6 +332,8 @@ def gc_paused() -> Iterator[None]:
 
 def parse_file(path: str, text: str) -> list[YamlDocument]:
     """Every document of a file, with data, node marks and spans. Empty documents are kept."""
+    if not gc.isenabled():  # planning and `waypath` runs: no context manager per file
+        return _parse_file(path, text)
     with gc_paused():
         return _parse_file(path, text)
 
