@@ -94,3 +94,69 @@ def test_deep_nesting_is_refused() -> None:
         parse_file("deep.yaml", "a: " + "[" * 700 + "]" * 700 + "\n")
     with pytest.raises(YamlError, match="nesting"):
         parse_file("deep.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n")
+
+
+FAST_AND_GENERAL = """\
+a: 1
+b: 0x1F
+c: 1_000
+d: 0o17
+e: 1.5e3
+f: .inf
+g: -.Inf
+h: true
+i: False
+j: ~
+k: null
+l: "quoted"
+m: 'single'
+n: [1, two, {three: 3}]
+o: {p: [], q: {}}
+r: 2001-12-14
+s: !!str 123
+t: !!binary aGVsbG8=
+u: 1:30
+v: "0x1F"
+w: |
+  block
+x: >-
+  folded
+? explicit
+: value
+base: &base {name: shared}
+merged:
+  <<: *base
+  extra: 1
+alias: *base
+"""
+
+
+def test_fast_construction_gives_what_pyyaml_gives() -> None:
+    # The fast path (issue 12) must return exactly the SafeConstructor's data, and leave
+    # every unusual document (merge keys, shared aliases, binary, timestamps) to it.
+    import math
+
+    import yaml
+
+    from engine.yamltext.patching import same
+    from engine.yamltext.yamldoc import _plain_data, _Unusual, construct, parse_file
+
+    for line in FAST_AND_GENERAL.splitlines():
+        if line.startswith((" ", "?", ":", "<<")) or not line or "*" in line:
+            continue
+        text = line + "\n"
+        (doc,) = parse_file("x.yaml", text)
+        expected = yaml.safe_load(text)
+        value = next(iter(doc.data.values()))
+        wanted = next(iter(expected.values()))
+        if isinstance(wanted, float) and math.isnan(wanted):
+            assert math.isnan(value)
+        else:
+            assert same(doc.data, expected), line
+    (whole,) = parse_file("x.yaml", FAST_AND_GENERAL)
+    assert same(whole.data, yaml.safe_load(FAST_AND_GENERAL)) and whole.has_aliases
+    assert whole.data["merged"] == {"name": "shared", "extra": 1}
+    node = yaml.compose("a: 2001-12-14\n")
+    with pytest.raises(_Unusual):
+        _plain_data(node)
+    assert construct("x.yaml", node)[0] == yaml.safe_load("a: 2001-12-14\n")
