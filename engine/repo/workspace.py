@@ -437,6 +437,7 @@ class Overlay:
     def _refile(self, path: str, text: str | None) -> None:
         """Update the cached prefilter answers for one changed (or deleted) file, instead
         of dropping them: a plan writes hundreds of files and asks after each."""
+        self.writes.append(path)
         for (kinds, contains), found in self._candidates.items():
             index = bisect.bisect_left(found, path)
             present = index < len(found) and found[index] == path
@@ -459,7 +460,6 @@ class Overlay:
         path = self._path(path)
         self._written[path] = text
         self._deleted.discard(path)
-        self.writes.append(path)
         if documents is None:
             self._docs.pop(path, None)
         else:
@@ -477,7 +477,6 @@ class Overlay:
         self._written.pop(path, None)
         self._docs.pop(path, None)
         self._refile(path, None)
-        self.writes.append(path)
         if self.base.exists(path):
             self._deleted.add(path)
 
