@@ -160,3 +160,18 @@ def test_fast_construction_gives_what_pyyaml_gives() -> None:
     with pytest.raises(_Unusual):
         _plain_data(node)
     assert construct("x.yaml", node)[0] == yaml.safe_load("a: 2001-12-14\n")
+
+
+def test_remembered_tags_tell_quoted_from_plain() -> None:
+    # The loader remembers the tag of each scalar text (issue 12); `"1"` and `1`, `'true'`
+    # and `true` still read as different types, however often they repeat.
+    from engine.yamltext.yamldoc import parse_file
+
+    text = "a: '1'\nb: 1\nc: 'true'\nd: true\ne: \"null\"\nf: null\n"
+    for _ in range(3):
+        (doc,) = parse_file("x.yaml", text + text.replace(": ", "2: "))
+        assert doc.data == {
+            "a": "1", "b": 1, "c": "true", "d": True, "e": "null", "f": None,
+            "a2": "1", "b2": 1, "c2": "true", "d2": True, "e2": "null", "f2": None,
+        }  # fmt: skip
+        assert type(doc.data["b"]) is int and type(doc.data["d"]) is bool

@@ -20,7 +20,26 @@ import yaml
 from engine.errors import Location, YamlError
 
 # The C loader is ~10x faster; its marks count characters like the pure-Python one.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAGS: dict[tuple[str, tuple[bool, bool]], str] = {}  # plain scalar text -> its resolved tag
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """The safe loader, with the tag of each plain scalar text remembered: even the C
+    composer calls the Python resolver (a chain of regexes) for every scalar, and a fleet
+    repo repeats the same keys and values thousands of times. SafeLoader has no path
+    resolvers, so the tag depends on the text alone."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _TAGS.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(_TAGS) < 200_000 and len(value) < 200:  # bounded: no growth on big values
+                _TAGS[key] = tag
+        return tag
 
 # An alias bomb ("billion laughs") composes to a small graph but expands when walked;
 # these bound what one document may expand to.
