@@ -184,3 +184,27 @@ def test_candidates_hand_out_the_cached_answer_not_a_copy(tmp_path: Path) -> Non
     assert overlay.candidates(kinds=["HelmRelease"]) is seen
     assert list(seen) == ["clusters/a/meshy/release.yaml", "clusters/c/meshy/release.yaml"]
     assert list(first) == [f"clusters/{c}/meshy/release.yaml" for c in "abc"]
+
+
+def test_real_paths_answer_as_realpath_does(tmp_path: Path) -> None:
+    from engine.repo.workspace import RealPaths
+
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep" / "f.yaml").write_text("a: 1\n")
+    repo = tmp_path / "repo"
+    (repo / "a" / "b").mkdir(parents=True)
+    (repo / "a" / "b" / "c.yaml").write_text("a: 1\n")
+    (repo / "a" / "link").symlink_to(outside)
+    (repo / "a" / "b" / "file-link.yaml").symlink_to(outside / "deep" / "f.yaml")
+    real = RealPaths()
+    asked = [
+        str(repo), f"{repo}/a/b/c.yaml", f"{repo}/a/link/deep/f.yaml", f"{repo}/a/b/file-link.yaml",
+        f"{repo}/a/b/missing.yaml", f"{repo}/a/link/deep", f"{repo}/a/b/c.yaml",
+    ]  # fmt: skip
+    assert [real(p) for p in asked] == [os.path.realpath(p) for p in asked]
+    with pytest.raises(RepoError, match="outside the repository"):
+        safe_relpath(repo, "a/link/deep/f.yaml", realpath=RealPaths())
+    with pytest.raises(RepoError, match="outside the repository"):
+        safe_relpath(repo, "a/b/file-link.yaml", realpath=RealPaths())
+    assert safe_relpath(repo, "./a//b/c.yaml", realpath=RealPaths()) == "a/b/c.yaml"

@@ -35,8 +35,18 @@ class RealPaths:
 
     def __init__(self) -> None:
         self._folders: dict[str, str] = {}
+        # safe_relpath asks for the root first, then with every path: kept apart
+        self._root: tuple[str, str] | None = None
 
     def __call__(self, path: str) -> str:
+        if self._root is not None and self._root[0] == path:
+            return self._root[1]
+        real = self._real(path)
+        if self._root is None:
+            self._root = (path, real)
+        return real
+
+    def _real(self, path: str) -> str:
         folder, name = os.path.split(path)
         if not name or name in (".", ".."):
             return os.path.realpath(path)
