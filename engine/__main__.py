@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
+from engine.cli import entry
 
-from engine.cli import main
-
-sys.exit(main())
+entry()
