@@ -9,7 +9,8 @@ bytes, twice, the faster kept) and then, in the same process, one operation:
 
 - detect: every component's instances, as `waypath detect` finds them;
 - split: `plan` from stable-2.11.5 to the next release (the 2.12 chart split, six phases);
-- bump: `plan` of the 2.11.3 fleet to 2.11.5 (one chart-version edit per instance).
+- bump: `plan` of the 2.11.3 fleet to 2.11.5 (one chart-version edit per instance);
+- model: building the Flux repo model (engine/repo/flux) once, as a run will.
 
 A run measures the three operations; each ratio is operation / floor of the same process, and
 the table gives the median over the runs with the spread (min–max). Peak memory is the
@@ -36,7 +37,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-OPS = ("detect", "split", "bump")
+OPS = ("detect", "split", "bump", "model")
 
 # Each probe runs in its own interpreter; it prints one JSON line.
 PROBE = r"""
@@ -65,6 +66,9 @@ from engine.repo.workspace import Workspace
 start = time.perf_counter()
 if kind == "detect":
     n = len(find_all(root, [], {}))
+elif kind == "model":
+    from engine.repo.flux import build_model
+    n = len(build_model(Workspace(root)).cluster_names)
 else:
     plan = make_plan(Workspace(root), load_library(), PlanRequest(target=target))
     n = sum(len(c.changes) for c in plan.commits)
@@ -112,7 +116,12 @@ def repo_stats(repo: Path) -> tuple[int, float]:
 def measure(work: Path, shape: str, n: int, runs: int, split: str, bump: str) -> dict[str, Any]:
     current = fleet(work, shape, n, "2.11.5")
     behind = fleet(work, shape, n, "2.11.3")
-    jobs = {"detect": (current, ""), "split": (current, split), "bump": (behind, bump)}
+    jobs = {
+        "detect": (current, ""),
+        "split": (current, split),
+        "bump": (behind, bump),
+        "model": (current, ""),
+    }
     samples: dict[str, list[dict[str, float]]] = {op: [] for op in OPS}
     for _ in range(runs):
         for op in OPS:  # interleaved: a slow moment of the machine hits every operation
@@ -159,16 +168,16 @@ def report(rows: list[dict[str, Any]], start: dict[str, float], header: str) -> 
         header,
         "",
         "| shape | N | files | repo MB | read floor s | detect | split 2.11→2.12 | patch bump "
-        "| split peak MB | peak − repo MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| Flux model | split peak MB | peak − repo MB | model peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        peak = max(r[f"{op}_peak_mb"] for op in OPS)
+        peak = max(r[f"{op}_peak_mb"] for op in ("detect", "split", "bump"))
         cells = [
             r["shape"], r["clusters"], r["files"], r["repo_mb"],
             f"{r['read_s']} ({spread(r['read_spread'])})",
             *(f"{r[f'{op}_x']}x ({spread(r[f'{op}_spread'])})" for op in OPS),
-            r["split_peak_mb"], f"+{round(peak - r['repo_mb'], 1)}",
+            r["split_peak_mb"], f"+{round(peak - r['repo_mb'], 1)}", r["model_peak_mb"],
         ]  # fmt: skip
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines.append("")
