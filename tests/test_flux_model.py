@@ -438,3 +438,25 @@ def test_folder_listing_reads_only_the_folder(tmp_path: Path) -> None:
         ]
     assert files.touched <= 100 * (3 + 2 * 14)
     assert kustomizer.under(".") == list(files)
+
+
+def test_kustomization_files_are_found_in_the_listing(tmp_path: Path) -> None:
+    # Issue 12: asking the file system for kustomization.yaml, .yml and Kustomization in
+    # every folder of every build was a third of building a fleet's model. YAML names are
+    # looked up in the sorted listing; only `Kustomization` (no suffix) asks the reader.
+    build_tree(tmp_path, SHARED_BASE)
+
+    asked: list[str] = []
+
+    class Counting(Workspace):
+        def exists(self, path: str) -> bool:
+            asked.append(path)
+            return super().exists(path)
+
+    counted = build_model(Counting(tmp_path))
+    plain = build_model(Workspace(tmp_path))
+    assert [c.name for c in counted.clusters] == [c.name for c in plain.clusters]
+    assert sorted((k.name, k.path) for k in counted.kustomizations) == sorted(
+        (k.name, k.path) for k in plain.kustomizations
+    )
+    assert asked and all(not p.endswith((".yaml", ".yml")) for p in asked), asked
