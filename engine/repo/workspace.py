@@ -28,10 +28,10 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 class RealPaths:
-    """`os.path.realpath` with the folders' answers kept: a path costs one `lstat` of its
-    last part instead of one per part (the Flux model asks about thousands of paths that do
-    not exist, such as `<folder>/kustomization.yml`). One per Workspace: a folder turned
-    into a symlink later is seen by the next run."""
+    """`os.path.realpath` with every answer kept, a path's built on its folder's: a new
+    path costs one `lstat` of its last part instead of one per part (the Flux model asks
+    about thousands of paths that do not exist, such as `<folder>/Kustomization`). One per
+    Workspace: a folder turned into a symlink later is seen by the next run."""
 
     def __init__(self) -> None:
         self._folders: dict[str, str] = {}
@@ -47,14 +47,17 @@ class RealPaths:
         return real
 
     def _real(self, path: str) -> str:
+        known = self._folders.get(path)
+        if known is not None:
+            return known
         folder, name = os.path.split(path)
-        if not name or name in (".", ".."):
-            return os.path.realpath(path)
-        real = self._folders.get(folder)
-        if real is None:
-            real = self._folders[folder] = os.path.realpath(folder)
-        full = os.path.join(real, name)
-        return os.path.realpath(full) if os.path.islink(full) else full
+        if not name or name in (".", "..") or folder == path:
+            real = os.path.realpath(path)
+        else:  # the folder's answer (kept), then one lstat of the last part
+            full = os.path.join(self._real(folder), name)
+            real = os.path.realpath(full) if os.path.islink(full) else full
+        self._folders[path] = real
+        return real
 
 
 def safe_relpath(
