@@ -7,6 +7,7 @@ into messages and exit codes once, in engine/error_handler.py.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import click
 
 from engine import __version__
-from engine.error_handler import Exit, error_boundary
+from engine.error_handler import Exit, command_output, error_boundary, signals_as_interrupts
 
 DEMO_TARGET = "linkerd@enterprise-2.16"  # the README's first command upgrades to this
 
@@ -137,7 +138,8 @@ def _run(command: Callable[..., int], **kwargs: Any) -> None:
             kwargs["params"] = parse_pairs(kwargs["params"], "--set")
         if "assume" in kwargs:
             kwargs["assume"] = parse_pairs(kwargs["assume"], "--assume")
-        code = command(**kwargs, out=sys.stdout)
+        code = command(**kwargs, out=command_output(sys.stdout))
+        command_output(sys.stdout).flush()
     raise Exit(code)
 
 
@@ -480,20 +482,30 @@ def entry() -> None:
     gc.freeze()
     code = main()
     gc.freeze()
+    try:
+        sys.stdout.flush()
+    except OSError:  # an output that cannot be flushed is exit 1, not a traceback at exit
+        code = code or 1
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python would complain again at exit
     sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        cli.main(args=argv, prog_name="waypath", standalone_mode=False)
-    except Exit as done:
-        return done.code
-    except click.exceptions.Abort:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return 1
+    with signals_as_interrupts():
+        try:
+            cli.main(args=argv, prog_name="waypath", standalone_mode=False)
+        except Exit as done:
+            return done.code
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            print("interrupted", file=sys.stderr)
+            return 130
+        except click.ClickException as exc:
+            exc.show()
+            return 1
+        except OSError as exc:  # click printing help or a version to a closed stdout
+            print(f"error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -8,11 +8,13 @@ Exit codes (documented in README.md and docs/cli.md, tested in tests/test_cli.py
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from types import FrameType
+from typing import NoReturn, TextIO
 
 from engine.errors import WaypathError
 
@@ -35,6 +37,74 @@ def _fail(code: int) -> NoReturn:
     raise Exit(code)
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (what `timeout`, CI cancellation and a closed terminal send),
+    handled like Ctrl-C: every write in flight is rolled back."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class OutputError(WaypathError):
+    """The standard output cannot be written (a full disk, a closed pipe)."""
+
+
+class _Output:
+    """sys.stdout for a command: a failed write is an OutputError (exit 1), not a bug."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def command_output(stream: TextIO) -> TextIO:
+    return _Output(stream)  # type: ignore[return-value]
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def signals_as_interrupts() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise one KeyboardInterrupt; later signals are ignored
+    so that a second one cannot break the rollback the first one started."""
+    fired: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if fired:
+            return
+        fired.append(signum)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Interrupted(signal.Signals(signum).name)
+
+    try:
+        previous = {s: signal.signal(s, handler) for s in _SIGNALS}
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
 @contextmanager
 def error_boundary() -> Iterator[None]:
     try:
@@ -44,8 +114,9 @@ def error_boundary() -> Iterator[None]:
     except WaypathError as exc:
         print(exc.render(), file=sys.stderr)
         _fail(exc.exit_code)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        by = f" by {exc.name}" if isinstance(exc, Interrupted) else ""
+        print(f"interrupted{by}; nothing half-written is left", file=sys.stderr)
         _fail(EXIT_INTERRUPTED)
     except Exception:
         print("error: an unexpected error occurred (this is a bug in Waypath)", file=sys.stderr)

@@ -16,6 +16,7 @@ from engine.output.apply import (
     apply_plan,
     check_inputs,
     commit_plan,
+    exclusive,
     final_changes,
     write_changes,
 )
@@ -81,11 +82,14 @@ CHANGES = [
     change("c.yaml", "deleted", None),
     change("new/dir/b.yaml", "added", b"b: 1\n"),
 ]
+# Up to the journal's rename to .done (the write is whole from there on)...
 FS_CALLS = [
-    "write a.yaml",
-    "write run.sh",
+    "write waypath-journal.json.tmp",
+    "replace waypath-journal.json.tmp",
     "mkdir new",
     "mkdir dir",
+    "write a.yaml",
+    "write run.sh",
     "write b.yaml",
     "replace a.yaml",
     "replace run.sh",
@@ -93,18 +97,25 @@ FS_CALLS = [
     "replace a.yaml",
     "replace run.sh",
     "replace b.yaml",
+    "replace waypath-journal.json",
+]
+# ... then the clean-up: the kept originals, then the journal.
+CLEANUP_CALLS = [
     "remove a.yaml",
     "remove run.sh",
     "remove c.yaml",
+    "remove waypath-journal.done",
 ]
-# The change each call works for (mkdir works for the file it makes a folder for).
+# What the error names when that call fails.
 FILE_OF_CALL = {
     "a.yaml": "a.yaml",
     "run.sh": "bin/run.sh",
     "c.yaml": "c.yaml",
-    "new": "new/dir/b.yaml",
-    "dir": "new/dir/b.yaml",
+    "new": "new",
+    "dir": "new/dir",
     "b.yaml": "new/dir/b.yaml",
+    "waypath-journal.json.tmp": "the journal",
+    "waypath-journal.json": "the journal",
 }
 
 
@@ -167,8 +178,25 @@ def test_write_changes_calls_in_order(tmp_path: Path) -> None:
     expected = expected_after(tmp_path)
     fs = FailingFs()
     write_changes(tmp_path, CHANGES, fs=fs)
-    assert fs.calls == FS_CALLS
+    assert fs.calls == FS_CALLS + CLEANUP_CALLS
     assert tree(tmp_path) == expected
+    assert not list((tmp_path / ".git").glob("waypath-*"))
+
+
+@pytest.mark.parametrize("fail_at", range(len(CLEANUP_CALLS)))
+def test_a_failed_clean_up_loses_nothing(tmp_path: Path, fail_at: int) -> None:
+    """The write is whole once the journal says done: failing to remove what it kept is
+    not an error, and the next run removes the leftovers."""
+    build(tmp_path)
+    expected = expected_after(tmp_path)
+    write_changes(tmp_path, CHANGES, fs=FailingFs(len(FS_CALLS) + fail_at))
+    kept = [f".{name}.waypath-{os.getpid()}.old" for name in ("a.yaml", "run.sh", "c.yaml")]
+    assert sorted(p.name for p in tmp_path.rglob(".*.waypath-*")) == kept[fail_at : fail_at + 1]
+    assert (tmp_path / ".git" / "waypath-journal.done").exists()
+    with exclusive(tmp_path):
+        pass
+    assert tree(tmp_path) == expected
+    assert not list((tmp_path / ".git").glob("waypath-*"))
 
 
 @pytest.mark.parametrize("exc_type", [OSError, KeyboardInterrupt])
@@ -186,7 +214,9 @@ def test_write_changes_is_all_or_nothing(
             write_changes(tmp_path, CHANGES, fs=fs)
         failed = FILE_OF_CALL[FS_CALLS[fail_at].split()[1]]
         assert info.value.message == f"could not write {failed}: No space left on device"
-        assert info.value.hint == "nothing in the repository was changed"
+        assert info.value.hint == (
+            "free some disk space, then run waypath again; nothing in the repository was changed"
+        )
     else:
         with pytest.raises(KeyboardInterrupt):
             write_changes(tmp_path, CHANGES, fs=fs)
@@ -198,6 +228,7 @@ def test_write_changes_is_all_or_nothing(
 
 def test_failed_rollback_is_reported(tmp_path: Path) -> None:
     build(tmp_path)
+    original = tree(tmp_path)
 
     class TwiceFailing(FailingFs):
         def replace(self, src: Path, dst: Path) -> None:
@@ -207,12 +238,19 @@ def test_failed_rollback_is_reported(tmp_path: Path) -> None:
 
     # Fails at the last swap (b.yaml), and then cannot put the original a.yaml back.
     with pytest.raises(RepoError) as info:
-        write_changes(tmp_path, CHANGES, fs=TwiceFailing(fail_at=10))
+        write_changes(tmp_path, CHANGES, fs=TwiceFailing(fail_at=FS_CALLS.index("replace b.yaml")))
     assert info.value.message == "could not write new/dir/b.yaml: No space left on device"
-    assert info.value.hint == "the rollback was incomplete: check the files listed above"
+    assert info.value.hint == (
+        "the put-back was incomplete (files listed above); run waypath again to finish it"
+    )
     assert [p.message for p in info.value.problems] == [
         "could not undo aside of a.yaml: [Errno 13] Permission denied"
     ]
+    # The journal stayed: the next run puts a.yaml back.
+    assert (tmp_path / ".git" / "waypath-journal.json").exists()
+    with exclusive(tmp_path):
+        pass
+    assert tree(tmp_path) == original
 
 
 @pytest.mark.parametrize(
@@ -391,36 +429,73 @@ def test_apply_plan_outside_git(tmp_path: Path) -> None:
     assert tree(tmp_path) == expected  # and the .waypath.lock is gone
 
 
+HOLDER = """
+import sys
+from pathlib import Path
+from engine.output.lock import repo_lock
+with repo_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
+
 @pytest.fixture
-def live_pid() -> Iterator[int]:
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+def holder(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the repo's lock until the test ends."""
+    build(tmp_path)
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / ".git" / "waypath.lock")],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "locked\n"
     try:
-        yield proc.pid
+        yield proc
     finally:
         proc.kill()
         proc.wait()
 
 
-def test_apply_plan_refuses_while_locked(tmp_path: Path, live_pid: int) -> None:
-    build(tmp_path)
+def test_apply_plan_refuses_while_locked(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
     lock = tmp_path / ".git" / "waypath.lock"
-    lock.write_text(f"{live_pid}\n")
+    owner = lock.read_text()
+    assert owner.startswith(f"pid {holder.pid}\nsince 20")
+    since = owner.splitlines()[1].removeprefix("since ")
     with pytest.raises(GitError) as info:
         apply_plan(tmp_path, plan_of(CHANGES))
-    assert info.value.message == f"another waypath apply is running (pid {live_pid})"
-    assert lock.read_text() == f"{live_pid}\n"
+    assert info.value.message == (
+        f"another waypath run holds {lock} since {since} (pid {holder.pid})"
+    )
+    assert lock.read_text() == owner
     assert (tmp_path / "a.yaml").read_bytes() == b"a: 1\n"
 
 
-def test_apply_plan_takes_over_a_stale_lock(tmp_path: Path) -> None:
-    build(tmp_path)
-    dead = subprocess.Popen([sys.executable, "-c", ""])
-    dead.wait()
+def test_a_lock_left_by_a_killed_run_is_no_obstacle(
+    tmp_path: Path, holder: subprocess.Popen[str]
+) -> None:
+    holder.kill()  # SIGKILL: the file stays, the OS lock goes with the process
+    holder.wait()
     lock = tmp_path / ".git" / "waypath.lock"
-    lock.write_text(f"{dead.pid}\n")
+    assert lock.read_text().startswith(f"pid {holder.pid}\n")
     apply_plan(tmp_path, plan_of(CHANGES))
     assert (tmp_path / "a.yaml").read_bytes() == b"a: 2\n"
     assert not lock.exists()
+
+
+def test_a_lock_path_that_is_a_folder_is_a_clear_error(tmp_path: Path) -> None:
+    build(tmp_path)
+    (tmp_path / ".git" / "waypath.lock").mkdir()
+    with pytest.raises(RepoError) as info:
+        apply_plan(tmp_path, plan_of(CHANGES))
+    assert info.value.render() == (
+        f"error: the lock path {tmp_path / '.git' / 'waypath.lock'} is a folder\n"
+        "hint: remove that folder (Waypath keeps a small file there while it runs)"
+    )
+    assert (tmp_path / "a.yaml").read_bytes() == b"a: 1\n"
 
 
 # -- commit_plan ----------------------------------------------------------------------------

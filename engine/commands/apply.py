@@ -76,7 +76,7 @@ def write_description(rollout: Rollout, path: Path, base: str | None, out: TextI
     out.write(f"merge request description written to {path}\n")
 
 
-def run(
+def _run(
     *,
     repo: Path,
     target: str | None,
@@ -178,3 +178,6 @@ def run(
             out.write(f"{mark} {change.path}\n")
         out.write(f"applied {len(plan.commits)} phase(s) of {plan.target} to the working tree\n")
     return EXIT_OK
+
+
+run = common.holding_lock(_run)

@@ -2,17 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from engine.commands.progress import scan_progress
 from engine.errors import RepoError, UsageError
+from engine.output.apply import exclusive as locked
 from engine.recipe.loading import Library, load_library
 from engine.repo.workspace import Workspace
 
 
 def library(recipe_dirs: Sequence[Path]) -> Library:
     return load_library(list(recipe_dirs))
+
+
+def repo_root(repo: Path) -> Path:
+    """The repo folder given on the command line, resolved; RepoError if it is none."""
+    if not repo.is_dir():
+        raise RepoError(f"{repo} is not a folder", hint="give the path of a checked-out repo")
+    return repo.resolve()
+
+
+@contextmanager
+def exclusive(root: Path) -> Iterator[None]:
+    """The repository's lock around a whole run (planning included); what the recovery of
+    an interrupted run did goes to stderr."""
+    notices: list[str] = []
+    with locked(root, notices):
+        for note in notices:
+            print(f"note: {note}", file=sys.stderr)
+        yield
+
+
+def holding_lock(command: Callable[..., int]) -> Callable[..., int]:
+    """`command` (which takes `repo=`) run whole under the repository's lock, planning
+    included: a second run fails at once and changes nothing, and HEAD never moves under
+    this one."""
+
+    def run(*, repo: Path, **kwargs: Any) -> int:
+        root = repo_root(repo)
+        with exclusive(root):
+            return command(repo=root, **kwargs)
+
+    return run
 
 
 def workspace(repo: Path) -> Workspace:

@@ -17,7 +17,7 @@ from engine.output.rollout import Planned, push
 from engine.output.sync import sync
 
 
-def run(
+def _run(
     *,
     repo: Path,
     recipe_dirs: Sequence[Path],
@@ -112,3 +112,6 @@ def _report_written(written: list[Planned], describe_file: Path | None, out: Tex
         parts = [Described(p.plan, p.read) for p in written]
         describe_file.write_text(describe(parts), encoding="utf-8")
         out.write(f"merge request description written to {describe_file}\n")
+
+
+run = common.holding_lock(_run)

@@ -28,7 +28,11 @@ def _hint(stderr: str) -> str:
         return "run waypath inside a git checkout, or point it at one"
     if "Please tell me who you are" in stderr or "empty ident" in stderr:
         return "set user.name and user.email (git config), or pass an author"
-    if "index.lock" in stderr:
+    if "No space left on device" in stderr or "out of disk space" in stderr:
+        return "the disk is full: free some space, then run waypath again"
+    if "Disk quota exceeded" in stderr:
+        return "the disk quota is used up: free some space, then run waypath again"
+    if "index.lock" in stderr and "File exists" in stderr:
         return "another git process is running in this repository; wait for it, then retry"
     return "run the command above in the repository to see what git says"
 
@@ -84,6 +88,10 @@ class Git:
 
     def git_dir(self) -> Path:
         return Path(self._out("rev-parse", "--absolute-git-dir"))
+
+    def common_dir(self) -> Path:
+        """The git folder shared by all worktrees of the repository."""
+        return Path(self._out("rev-parse", "--path-format=absolute", "--git-common-dir"))
 
     def is_dirty(self, paths: Sequence[str] | None = None) -> list[str]:
         """Changed, staged or untracked paths (repo-root relative, sorted); [] when clean."""
