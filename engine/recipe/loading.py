@@ -93,7 +93,8 @@ def _read_yaml(path: Path) -> CommentedMap:
             problems=[Problem(f"YAML syntax error: {what}", where)],
             hint="check the indentation and quoting around that line",
         ) from None
-    except (YAMLError, ValueError, RecursionError) as exc:  # e.g. a control character
+    # A control character (ValueError), `? - b:` (an unhashable key: TypeError).
+    except (YAMLError, ValueError, TypeError, RecursionError) as exc:
         position = getattr(exc, "position", None)
         line = text.count("\n", 0, position) + 1 if isinstance(position, int) else 1
         where = Location(str(path), line)
