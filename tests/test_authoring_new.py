@@ -169,3 +169,50 @@ def test_extension_errors_name_the_file(tmp_path: Path) -> None:
     assert problem.message == (
         "`extends: linkerdd` names no component of the library folders in use (known: linkerd)"
     )
+
+
+def test_new_copies_the_templates_the_copied_recipe_uses(tmp_path: Path) -> None:
+    recipes = tmp_path / "lib"
+    args = ["recipe", "new", "linkerd", "--from", "enterprise-2.15", "--to", "enterprise-2.17.99"]
+    assert main([*args, "--recipes", str(recipes)]) == 0
+    recipe = (recipes / "linkerd" / "enterprise-2.15-to-enterprise-2.17.yaml").read_text()
+    assert "from stable-2.14-to-enterprise-2.15 (the hop before)" in recipe
+    bundled = bundled_recipes_dir() / "linkerd" / "templates"
+    copied = sorted(p.name for p in (recipes / "linkerd" / "templates").iterdir())
+    assert copied == [
+        "buoyant-helmrepository.yaml.j2",
+        "linkerd-buoyant.yaml.j2",
+        "linkerd-edge-helmrepository.yaml.j2",
+    ]
+    for name in copied:
+        assert (recipes / "linkerd" / "templates" / name).read_bytes() == (
+            bundled / name
+        ).read_bytes()
+
+
+def test_installed_bundle_is_never_written(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from engine.authoring import libraries
+    from engine.errors import UsageError
+
+    monkeypatch.setattr(libraries, "installed_bundle", lambda: True)
+    case = bundled_recipes_dir() / "linkerd" / "tests" / "oss-2.12-to-2.13"
+    with pytest.raises(UsageError) as raised:
+        libraries.check_writable(case, "the recipe case")
+    assert raised.value.message.endswith(
+        "belongs to the installed Waypath package, which authoring never edits"
+    )
+    libraries.check_writable(tmp_path / "lib" / "linkerd" / "tests" / "x", "the recipe case")
+    assert main(NEW) == 1  # no --recipes: nowhere to write
+
+
+def test_new_refuses_a_hop_the_library_already_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["recipe", "new", "linkerd", "--from", "enterprise-2.15", "--to", "enterprise-2.16.9"]
+    assert main([*args, "--recipes", str(tmp_path / "lib")]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("error: ")
+        and "recipe `enterprise-2.15-to-enterprise-2.16` already exists in " in err
+    )
+    assert not (tmp_path / "lib").exists()

@@ -326,6 +326,14 @@ def new_recipe(
             location=Location(str(path)),
             hint="edit it, or delete it to scaffold it again",
         )
+    same = library.recipes.get(path.stem)
+    if same is not None and not same.generated:
+        raise RecipeError(
+            f"recipe `{path.stem}` already exists in {same.path}",
+            location=Location(str(same.path)),
+            hint="a library holds one recipe per hop: edit that one, or scaffold a hop to "
+            "another release line",
+        )
     template = _template_recipe(library, component, start)
     text = _recipe_text(template, catalog, component, start, target)
     result = Scaffold(path, source.path, False, template.id if template else None)
