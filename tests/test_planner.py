@@ -353,3 +353,42 @@ def test_a_recipe_that_does_not_move_the_pin_is_caught(tmp_path: Path) -> None:
     library = load_library([lib], include_bundled=False)
     with pytest.raises(RecipeError, match=r"reads as stable-1\.0\.0, not stable-1\.1\.0"):
         make_plan(Workspace(repo), library, PlanRequest(target="meshy@stable-1.1"))
+
+
+_APPEND_REPO = (
+    "      - template:\n"
+    "          source: t.yaml.j2\n"
+    "          into: clusters/prod/meshy/repository.yaml\n"
+    "          append: true\n"
+)
+_REPO_TEMPLATE = """\
+apiVersion: source.toolkit.fluxcd.io/{version}
+kind: HelmRepository
+metadata:
+  name: meshy
+  namespace: flux-system
+spec:
+  interval: 1h
+  url: {url}
+"""
+
+
+def test_append_of_an_object_already_there_under_another_api_version_is_a_no_op(
+    tmp_path: Path,
+) -> None:
+    # The repo has HelmRepository flux-system/meshy as source.toolkit.fluxcd.io/v1; the same
+    # object as v1beta2 is the same object to the cluster: appending it would define it twice.
+    template = _REPO_TEMPLATE.format(version="v1beta2", url="https://charts.example.com/meshy")
+    plan = _plan_with(tmp_path, _APPEND_REPO, template)
+    assert [c.phase for c in plan.commits if c.changes] == ["bump"]
+
+
+def test_append_of_an_object_already_there_with_other_content_is_an_error(
+    tmp_path: Path,
+) -> None:
+    template = _REPO_TEMPLATE.format(version="v1", url="https://charts.example.com/other")
+    with pytest.raises(RecipeError) as info:
+        _plan_with(tmp_path, _APPEND_REPO, template)
+    message = info.value.render()
+    assert "clusters/prod/meshy/repository.yaml" in message
+    assert "HelmRepository meshy with other content" in message

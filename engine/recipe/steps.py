@@ -248,8 +248,7 @@ def _template(step: TemplateStep, run: StepRun) -> None:
         return
     existing = run.overlay.documents(path)
     if body.append:
-        have = _data_of(existing)
-        if all(d in have for d in _data_of(rendered)):
+        if _already_there(rendered, existing, run, path):
             return
         _check_all_writable(existing)
         again = _recreated(run, path, rendered, whole_file=False)
@@ -266,6 +265,52 @@ def _template(step: TemplateStep, run: StepRun) -> None:
         )
     _check_all_writable(existing)
     run.overlay.write_text(path, text, documents=rendered)
+
+
+def _identity(doc: YamlDocument) -> tuple[str | None, str | None, str | None]:
+    """What the cluster knows an object by: kind, name, namespace — not its apiVersion
+    (`source.toolkit.fluxcd.io/v1` and `v1beta2` HelmRepository `buoyant` are one object)."""
+    return (doc.kind, doc.name, doc.namespace)
+
+
+def _without_api_version(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    return {k: v for k, v in data.items() if k != "apiVersion"}
+
+
+def _already_there(
+    rendered: list[YamlDocument], existing: list[YamlDocument], run: StepRun, path: str
+) -> bool:
+    """True when every appended document is already in the file: the same data, or the same
+    object under another apiVersion with the same content. An object of that identity with
+    other content is an error: appending it would put the object twice in the build."""
+    by_identity = {_identity(d): d for d in existing if d.data is not None}
+    missing: list[YamlDocument] = []
+    present: list[YamlDocument] = []
+    for doc in rendered:
+        if doc.data is None:
+            continue
+        found = by_identity.get(_identity(doc))
+        if found is None:
+            missing.append(doc)
+            continue
+        present.append(doc)
+        if _without_api_version(found.data) != _without_api_version(doc.data):
+            raise RecipeError(
+                f"{run.where}: {path} already has {doc.kind} {doc.name} with other content; "
+                "appending the template's version would define the object twice",
+                location=Location(path, found.line),
+                hint="rename the object the recipe adds (a recipe param), or align the existing one",
+            )
+    if missing and present:
+        raise RecipeError(
+            f"{run.where}: {path} already has {present[0].kind} {present[0].name} of the "
+            f"documents the template appends, but not {missing[0].kind} {missing[0].name}",
+            location=Location(path),
+            hint="append each object with its own template step",
+        )
+    return not missing
 
 
 def _core_in_repo(run: StepRun) -> YamlDocument | None:
