@@ -66,8 +66,16 @@ def test_plan_out_then_apply_plan_file(tmp_path: Path, capsys: pytest.CaptureFix
     repo = git_repo(tmp_path / "repo", meshy_files(clusters=("prod",)))
     plan_file = tmp_path / "plan.json"
     code, _, _ = run(
-        capsys, "plan", str(repo), "--to", "meshy@stable-1.1", *R, "--format", "json",
-        "--out", str(plan_file),
+        capsys,
+        "plan",
+        str(repo),
+        "--to",
+        "meshy@stable-1.1",
+        *R,
+        "--format",
+        "json",
+        "--out",
+        str(plan_file),
     )
     assert code == 2
     code, out, _ = run(capsys, "apply", str(repo), str(plan_file))
@@ -82,8 +90,18 @@ def test_apply_refuses_stale_plan_and_dirty_tree(
 ) -> None:
     repo = git_repo(tmp_path / "repo", meshy_files(clusters=("prod",)))
     plan_file = tmp_path / "plan.json"
-    run(capsys, "plan", str(repo), "--to", "meshy@stable-1.1", *R, "--format", "json",
-        "--out", str(plan_file))
+    run(
+        capsys,
+        "plan",
+        str(repo),
+        "--to",
+        "meshy@stable-1.1",
+        *R,
+        "--format",
+        "json",
+        "--out",
+        str(plan_file),
+    )
     release = repo / "clusters/prod/meshy/release.yaml"
     release.write_text(release.read_text() + "# edited by hand\n")
     git(repo, "commit", "-qam", "hand edit")
@@ -251,3 +269,35 @@ def test_shell_completion_as_documented() -> None:
         env=env, capture_output=True, text=True, cwd=Path(__file__).parents[1], check=False,
     )  # fmt: skip
     assert (done.returncode, done.stdout) == (0, "plain,recipe\n")
+
+
+def test_detect_names_clusters_and_the_files_that_patch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_planning_waves import overlays
+
+    build_tree(tmp_path, overlays(staging="1.0.0", production="1.0.0"))
+    code, out, _ = run(capsys, "detect", str(tmp_path), *R, "--format", "json")
+    assert code == 0
+    (instance,) = [i for i in json.loads(out)["instances"] if i["component"] == "meshy"]
+    assert instance["clusters"] == ["production", "staging"]
+    assert instance["objects"]["core"] == [
+        {
+            "path": "infra/base/release.yaml",
+            "name": "meshy",
+            "chart": "meshy",
+            "pin": "1.0.0",
+            "defined_in": "infra/base/release.yaml",
+            "patched_by": ["infra/production/version.yaml", "infra/staging/version.yaml"],
+            "pin_file": "infra/production/version.yaml",
+        }
+    ]
+    code, out, _ = run(capsys, "detect", str(tmp_path), *R)
+    assert out.splitlines()[:4] == [
+        "meshy in .: stable-1.0.0  (chart meshy pinned at 1.0.0 by the patch in "
+        "infra/production/version.yaml)",
+        "  shared base reached by clusters production, staging",
+        "  core                   meshy 1.0.0  infra/base/release.yaml",
+        "                         patched by infra/production/version.yaml, "
+        "infra/staging/version.yaml",
+    ]

@@ -64,7 +64,7 @@ def test_message_has_body_and_parseable_trailers(tmp_path: Path) -> None:
     body = message(repo, BRANCH)
     assert body.startswith("meshy: install meshy-crds and meshy-control-plane [nonprod, prod]\n\n")
     assert "Split the meshy chart into meshy-crds and meshy-control-plane" in body
-    assert "Clusters: clusters/nonprod, clusters/prod" in body
+    assert "Clusters: nonprod, prod" in body
     assert "Manual steps:\n- Annotate the CRDs so the meshy-crds release adopts them" in body
     assert "    $ kubectl annotate crd" in body
     gate = message(repo, f"{BRANCH}~1")

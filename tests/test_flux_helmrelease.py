@@ -3,6 +3,7 @@ repo-held valuesFrom ConfigMaps, each with its origin."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from engine.repo.flux import build_model
@@ -84,13 +85,25 @@ def test_a_hashed_generated_name_is_matched_only_with_a_name_reference(tmp_path:
     model = build_model(Workspace(build_tree(tmp_path / "plain", files)))
     release = model.effective_release(model.renderings("infra/base/hr.yaml", 0)[0])
     assert [s.found for s in release.values_from] == [None, None, None]
-    files["infra/base/kustomization.yaml"] += "configurations: [namereference.yaml]\n"
+    # a literal namespace (no namespace transformer copies the document) and an SMP on top
+    files["infra/base/kustomization.yaml"] = (
+        files["infra/base/kustomization.yaml"]
+        .replace("namespace: linkerd\n", "")
+        .replace("- name: generated-values\n", "- name: generated-values\n    namespace: linkerd\n")
+        + "configurations: [namereference.yaml]\n"
+    )
+    files["infra/base/hr.yaml"] = RELEASE.replace("name: linkerd\n", "name: linkerd\n  namespace: linkerd\n", 1)
     files["infra/base/namereference.yaml"] = (
         "nameReference:\n  - kind: ConfigMap\n    version: v1\n    fieldSpecs:\n"
         "      - path: spec/valuesFrom/name\n        kind: HelmRelease\n"
     )
-    model = build_model(Workspace(build_tree(tmp_path / "configured", files)))
+    workspace = Workspace(build_tree(tmp_path / "configured", files))
+    before = copy.deepcopy(workspace.documents("infra/base/hr.yaml")[0].data)
+    model = build_model(workspace)
     release = model.effective_release(model.renderings("infra/base/hr.yaml", 0)[0])
+    assert release.rendering.data["spec"]["valuesFrom"][1]["name"] == "generated-values-mc5m4gc2k9"
+    # the rewrite (and the namespace) went to the model's copy, never to the workspace's
+    assert workspace.documents("infra/base/hr.yaml")[0].data == before
     assert release.values_from[1].found == ValueOrigin(
         "infra/base/gen.yaml", None, "generator", "values.yaml"
     )

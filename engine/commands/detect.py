@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from engine.commands import common, report
 from engine.error_handler import EXIT_OK
 from engine.repo.detect import Instance, detect
+from engine.repo.flux.model import build_model, where
 from engine.yamltext.yamldoc import gc_paused
 
 
@@ -17,9 +18,12 @@ def find_all(repo: Path, recipe_dirs: Sequence[Path], assume: Mapping[str, str])
     ws = common.workspace(repo)
     found: list[Instance] = []
     with gc_paused():  # as planning does: see yamldoc.gc_paused
+        model = build_model(ws)  # once, for every component
         for name in sorted(lib.components):
             source = lib.components[name]
-            found.extend(detect(ws, source.component, source.catalog, assume=assume))
+            found.extend(
+                detect(ws, source.component, source.catalog, assume=assume, model=model)
+            )
     return found
 
 
@@ -29,6 +33,7 @@ def as_json(instances: Sequence[Instance]) -> dict[str, Any]:
             {
                 "component": i.component,
                 "instance": i.scope,
+                "clusters": i.clusters,
                 "edition": i.version.edition if i.version else None,
                 "version": i.version.label if i.version else None,
                 "admits": [v.label for v in i.admits] if i.version is None else [],
@@ -36,7 +41,15 @@ def as_json(instances: Sequence[Instance]) -> dict[str, Any]:
                 "paths": i.paths,
                 "objects": {
                     name: [
-                        {"path": o.path, "name": o.name, "chart": o.chart, "pin": o.pin}
+                        {
+                            "path": o.path,
+                            "name": o.name,
+                            "chart": o.chart,
+                            "pin": o.pin,
+                            "defined_in": o.path,
+                            "patched_by": o.patched_by,
+                            "pin_file": o.pin_file or o.path,
+                        }
                         for o in objs
                     ]
                     for name, objs in sorted(i.objects.items())
@@ -54,10 +67,14 @@ def as_text(instances: Sequence[Instance]) -> str:
     for i in instances:
         version = i.version.label if i.version else "unknown"
         lines.append(f"{i.component} in {i.scope}: {version}  ({i.explanation})")
+        if i.clusters:
+            lines.append(f"  {where(i.clusters)}")
         for name, objs in sorted(i.objects.items()):
             for o in objs:
                 pin = o.pin or "unpinned"
                 lines.append(f"  {name:<22} {o.chart} {pin}  {o.path}")
+                if o.patched_by:
+                    lines.append(f"  {'':<22} patched by {', '.join(o.patched_by)}")
     return "\n".join(lines) + "\n"
 
 

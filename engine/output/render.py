@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from engine.planning.planmodel import Commit, InstancePlan, Note, Plan, ReportItem
+from engine.repo.flux.model import where
 
 _LETTER = {"added": "A", "modified": "M", "deleted": "D"}
 NOTHING_TO_DO = "Nothing to do: every instance is already at the target."
@@ -121,6 +122,8 @@ def render_text(plan: Plan) -> str:
     for inst in plan.instances:
         wave = f" [wave {inst.wave}]" if inst.wave else ""
         out.append(f"  {inst.component} {inst.instance}{wave}: {_instance_summary(inst)}")
+        if inst.clusters:
+            out.append(f"    {where(inst.clusters)}")
         out.extend(f"    {line}" for line in inst.explanation)
     shown = _shown_commits(plan)
     if shown:
@@ -176,7 +179,10 @@ def note_checklist(notes: list[Note], *, unverified: str) -> list[str]:
         if note.text:
             out += ["", *(f"  {line}" if line else "" for line in note.text.splitlines())]
         if note.commands:
-            out += ["", *(f"  {line}" if line else "" for line in fence("\n".join(note.commands), "sh"))]
+            out += [
+                "",
+                *(f"  {line}" if line else "" for line in fence("\n".join(note.commands), "sh")),
+            ]
     return out
 
 
@@ -207,10 +213,17 @@ def code(text: str) -> str:
 
 
 def _instances_table(plan: Plan) -> list[str]:
-    out = [
-        "| Component | Folder | Wave | From | To | Path |",
-        "|---|---|---|---|---|---|",
+    clusters = any(inst.clusters for inst in plan.instances)  # a Flux repo: name them
+    head = [
+        "Component",
+        "Folder",
+        *(["Clusters"] if clusters else []),
+        "Wave",
+        "From",
+        "To",
+        "Path",
     ]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for inst in plan.instances:
         if inst.status == "current":
             path = f"already at {inst.version or inst.target}"
@@ -221,6 +234,7 @@ def _instances_table(plan: Plan) -> list[str]:
         cells = [
             inst.component,
             code(inst.instance),
+            *([where(inst.clusters) if inst.clusters else ""] if clusters else []),
             inst.wave or "",
             inst.version or "unknown",
             inst.target,

@@ -130,6 +130,7 @@ class InstancePlan:
     wave: str | None = None
     status: Literal["upgrade", "current", "ahead"] = "upgrade"
     explanation: list[str] = field(default_factory=list)
+    clusters: list[str] = field(default_factory=list)  # the cluster roots it reaches
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.errors import (
@@ -22,6 +22,7 @@ from engine.errors import (
     VersionError,
 )
 from engine.output.render import command_lines
+from engine.planning import waves as wavecheck
 from engine.planning.planmodel import (
     Commit,
     FileChange,
@@ -41,8 +42,9 @@ from engine.recipe.models import AssertStep, NoteStep, Param, Phase, Recipe
 from engine.recipe.steps import StepRun, run_step
 from engine.recipe.templating import Renderer
 from engine.recipe.versions import Catalog, Version
-from engine.repo.config import Wave, check_wave, wave_of
+from engine.repo.config import Wave
 from engine.repo.detect import Instance, InstancesByFolder, detect, paths_in_scope
+from engine.repo.flux.model import FluxModel, build_model
 from engine.repo.selectors import may_deploy, norm_folder
 from engine.repo.workspace import Overlay, Workspace
 from engine.yamltext.yamldoc import gc_paused
@@ -281,12 +283,23 @@ class _Group:
     """Instances that share one path get the same commits."""
 
     edges: list[Edge]
-    scopes: list[str]
+    members: list[Instance]
     wave: str | None = None
+    allowed: list[str] | None = None  # the clusters the wave may change (None: any)
+
+    @property
+    def scopes(self) -> list[str]:
+        return [m.scope for m in self.members]
+
+
+def _same(found: Instance, planned: Instance) -> bool:
+    """Is `found` (detected again after edits, in the planned folder) the installation
+    `planned` names? Instances of one folder differ by their clusters."""
+    return not planned.clusters or bool(set(found.clusters) & set(planned.clusters))
 
 
 def resolve_instances(
-    workspace: Workspace, library: Library, request: PlanRequest
+    workspace: Workspace, library: Library, request: PlanRequest, model: FluxModel
 ) -> tuple[str, Version, list[Instance], list[InstancePlan], list[_Group]]:
     name, release = split_target(request.target)
     if name not in library.components:
@@ -297,31 +310,29 @@ def resolve_instances(
     target = catalog.resolve_target(release)
     via = [catalog.parse_release(v) for v in request.via]
     graph = library.graph(name)
-    instances = detect(workspace, component.component, catalog, assume=request.assume)
+    instances = detect(
+        workspace, component.component, catalog, assume=request.assume, model=model
+    )
     if not instances:
         raise DetectionError(
             f"no {name} installation found in the repo",
             hint="Waypath looks for HelmReleases of the charts: "
             + ", ".join(sorted({c for d in component.component.detectors for c in d.charts})),
         )
-    check_wave(list(request.waves), request.wave)
-    waves = {}
+    placed: list[tuple[Instance, str | None]] = [(i, None) for i in instances]
+    allowed: dict[str, list[str]] = {}
     if request.waves:
-        waves = {i.scope: wave_of(list(request.waves), i.scope, i.core.path) for i in instances}
-        lost = [scope for scope, wave in waves.items() if wave is None]
-        if lost:
-            raise UsageError(
-                f"{len(lost)} {name} instance(s) belong to no wave of waypath.yaml: "
-                + ", ".join(lost),
-                hint="add their folders to a wave's `paths:` so every cluster has a place "
-                "in the rollout",
-            )
-        if request.wave is not None:
-            instances = [i for i in instances if waves[i.scope] == request.wave]
-            if not instances:
-                raise DetectionError(f"wave {request.wave} holds no {name} instance")
+        chosen = wavecheck.selected_waves(request.waves, request.wave, model)
+        placed = list(wavecheck.assign(instances, request.waves, chosen, model, name))
+        allowed = chosen.clusters
+        if request.wave is not None and not placed:
+            raise DetectionError(f"wave {request.wave} holds no {name} instance")
+    waves = {id(i): w for i, w in placed}
     order = {w.name: n for n, w in enumerate(request.waves)}
-    instances = sorted(instances, key=lambda i: (order.get(waves.get(i.scope) or "", 0), i.scope))
+    instances = sorted(
+        (i for i, _ in placed),
+        key=lambda i: (order.get((waves[id(i)] or "").split(",")[0], 0), i.scope, i.clusters),
+    )
     unknown = [i for i in instances if i.version is None]
     if unknown:
         raise _unknown_error(name, unknown)
@@ -330,10 +341,11 @@ def resolve_instances(
     routes: dict[Version, tuple[list[Edge], list[str]]] = {}
     for instance in instances:
         assert instance.version is not None
-        wave = waves.get(instance.scope)
+        wave = waves[id(instance)]
         plan = InstancePlan(
             component=name,
             instance=instance.scope,
+            clusters=list(instance.clusters),
             paths=instance.paths,
             edition=instance.version.edition,
             version=instance.version.label,
@@ -364,7 +376,8 @@ def resolve_instances(
         plan.path = [e.recipe for e in edges]
         plan.explanation.extend(explanation)
         key = (wave, tuple(plan.path))
-        groups.setdefault(key, _Group(edges, [], wave)).scopes.append(instance.scope)
+        group = groups.setdefault(key, _Group(edges, [], wave, allowed.get(wave or "")))
+        group.members.append(instance)
     return name, target, instances, plans, list(groups.values())
 
 
@@ -389,7 +402,10 @@ def make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> P
 
 
 def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> Plan:
-    name, target, detected, instance_plans, groups = resolve_instances(workspace, library, request)
+    model = build_model(workspace)  # once per run: every later question reuses it
+    name, target, detected, instance_plans, groups = resolve_instances(
+        workspace, library, request, model
+    )
     recipes = [library.recipes[e.recipe] for g in groups for e in g.edges]
     check_params([r.recipe for r in library.recipes_for(name)], request.params)
 
@@ -404,15 +420,22 @@ def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> 
                 if fact not in unverified:
                     unverified.append(fact)
             planned = _plan_recipe(
-                overlay, library, name, source, edge, group.scopes, request, quiet_reports,
-                detected,
+                overlay, library, name, source, edge, group.members, request, quiet_reports,
+                detected, model,
             )
             for commit in planned:
+                if group.wave is not None and group.allowed is not None:
+                    wavecheck.check_commit(
+                        [c.path for c in commit.changes], group.wave, group.allowed,
+                        request.waves, model,
+                        f"commit {commit.phase_number} of recipe {commit.recipe} "
+                        f"(phase {commit.phase})",
+                    )
                 commit.wave = group.wave
                 if group.wave is not None:  # joins the trailer block, the body's last paragraph
                     commit.body += f"\nWaypath-Wave: {group.wave}"
                 commits.append(commit)
-    _check_arrival(overlay, library, name, groups, request)
+    _check_arrival(overlay, library, name, groups, request, model)
 
     inputs = workspace.input_hashes()
     for commit in commits:
@@ -432,7 +455,12 @@ def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> 
 
 
 def _check_arrival(
-    overlay: Overlay, library: Library, name: str, groups: list[_Group], request: PlanRequest
+    overlay: Overlay,
+    library: Library,
+    name: str,
+    groups: list[_Group],
+    request: PlanRequest,
+    model: FluxModel,
 ) -> None:
     """After the whole path, every instance must read as the target: otherwise planning
     again would not be a no-op (invariant 3), and the user would believe in an upgrade
@@ -441,16 +469,18 @@ def _check_arrival(
     if not planned:
         return
     component = library.components[name]
-    found = detect(overlay, component.component, component.catalog, assume=request.assume)
+    found = detect(
+        overlay, component.component, component.catalog, assume=request.assume, model=model
+    )
     under = InstancesByFolder(found)
     for group in planned:
         target = group.edges[-1].target
-        for scope in group.scopes:
-            now = [i.version for i in under(scope)]
+        for member in group.members:
+            now = [i.version for i in under(member.scope) if _same(i, member)]
             if now != [target]:
                 shown = ", ".join(v.label if v else "unknown" for v in now) or "nothing"
                 raise RecipeError(
-                    f"after recipe {group.edges[-1].recipe}, {scope} reads as {shown}, "
+                    f"after recipe {group.edges[-1].recipe}, {member.label} reads as {shown}, "
                     f"not {target.label}",
                     hint="the recipe could not set the chart version this installation is "
                     "pinned by (for example a chart sourced through `chartRef`); change the "
@@ -464,10 +494,11 @@ def _plan_recipe(
     name: str,
     source: RecipeSource,
     edge: Edge,
-    scopes: list[str],
+    members: list[Instance],
     request: PlanRequest,
     sink: list[ReportItem],
     detected: list[Instance],
+    model: FluxModel,
 ) -> list[Commit]:
     component = library.components[name]
     catalog = component.catalog
@@ -477,27 +508,30 @@ def _plan_recipe(
     found = (
         detected
         if not overlay.changes()
-        else detect(overlay, component.component, catalog, assume=request.assume)
+        else detect(overlay, component.component, catalog, assume=request.assume, model=model)
     )
     instances: list[Instance] = []
     under = InstancesByFolder(found)
-    for scope in scopes:
-        matches = under(scope)
+    for member in members:
+        matches = [i for i in under(member.scope) if _same(i, member)]
         if len(matches) != 1:
             raise RecipeError(
-                f"before recipe {source.id}, no single {name} installation is left in {scope}",
+                f"before recipe {source.id}, no single {name} installation is left in "
+                f"{member.label}",
                 location=Location(str(source.path)),
                 hint="an earlier recipe on the path left the repo in a state this one cannot read",
             )
         instance = matches[0]
         if instance.version is None or not edge.source_range.allows(instance.version.semver):
             raise RecipeError(
-                f"before recipe {source.id}, {scope} reads as "
+                f"before recipe {source.id}, {member.label} reads as "
                 f"{instance.version.label if instance.version else 'an unknown version'}; "
                 f"the recipe starts from {edge.source_edition} {edge.source_range}",
                 location=Location(str(source.path)),
                 hint="the previous recipe on the path must leave the pins at its target release",
             )
+        if member.clusters and instance.clusters != member.clusters:
+            instance = replace(instance, clusters=member.clusters)  # this wave's clusters
         instances.append(instance)
 
     renderer = Renderer(source.path, source.folder)
@@ -522,7 +556,7 @@ def _plan_recipe(
     for number, phase in enumerate(recipe.phases, start=1):
         commit = _plan_phase(
             overlay, library, name, source, edge, phase, number, instances, contexts, renderer,
-            sink,
+            sink, model.cluster_names,
         )
         if commit is not None:
             commits.append(commit)
@@ -541,6 +575,7 @@ def _plan_phase(
     contexts: list[dict[str, Any]],
     renderer: Renderer,
     sink: list[ReportItem],
+    every_cluster: list[str],
 ) -> Commit | None:
     """One phase as a commit; None when it has nothing to do or say (its reports, such as a
     selector that matched nothing, then go to `sink`: invariant 5, nothing silent)."""
@@ -613,9 +648,15 @@ def _plan_phase(
         raise
 
     subject = renderer.string(phase.message, first, what=f"{where}: message")
-    scopes = [i.scope for i, _ in active]
-    if scopes != ["."]:
-        subject = f"{subject} [{', '.join(posixpath.basename(s) or s for s in scopes)}]"
+    names = list(dict.fromkeys(c for i, _ in active for c in i.clusters))
+    # The body's "Clusters:" line: cluster names where the model knows them, else folders.
+    scopes = names or [i.scope for i, _ in active]
+    # A commit for the whole repo (one folder, every cluster) names no clusters.
+    if [i.scope for i, _ in active] == ["."] and (not names or names == every_cluster):
+        scopes = ["."]
+    else:
+        shown = names or [posixpath.basename(i.scope) or i.scope for i, _ in active]
+        subject = f"{subject} [{', '.join(shown)}]"
     if already:
         subject += " (files already changed)"
     description = renderer.string(phase.description, first, what=f"{where}: description").strip()
@@ -653,7 +694,7 @@ def _plan_phase(
         phase_count=len(recipe.phases),
         from_version=from_label,
         to_version=edge.target.label,
-        instances=scopes,
+        instances=[i.scope for i, _ in active],
         changes=changes,
         notes=notes,
         gate=gate,

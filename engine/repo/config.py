@@ -10,7 +10,7 @@ import fnmatch
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from engine.errors import UsageError
 from engine.recipe.models import StrictModel
@@ -19,15 +19,36 @@ CONFIG_FILE = "waypath.yaml"
 
 
 class Wave(StrictModel):
-    """A group of instances upgraded together, e.g. `temp`, `nonprod`, `prod`."""
+    """A group of clusters upgraded together, e.g. `temp`, `nonprod`, `prod`."""
 
     name: str
+    clusters: list[str] = Field(
+        default_factory=list,
+        description="Cluster names or cluster root folders (globs, e.g. `prod-*` or "
+        "`clusters/prod*`), as `waypath detect` shows them.",
+    )
     paths: list[str] = Field(
-        min_length=1,
+        default_factory=list,
         description="Globs matched against an instance's folder (e.g. `clusters/prod*`) or "
-        "the path of its HelmRelease.",
+        "the path of its HelmRelease; they also name the clusters whose root they match.",
     )
     description: str = ""
+
+    @model_validator(mode="after")
+    def _names_something(self) -> Wave:
+        if not self.clusters and not self.paths:
+            raise ValueError(f"wave {self.name!r} names no clusters and no paths")
+        return self
+
+    def holds_cluster(self, name: str, root: str) -> bool:
+        """Does a pattern of `clusters:` or `paths:` name the cluster or its root folder?"""
+        for pattern in (*self.clusters, *self.paths):
+            pattern = pattern.rstrip("/")
+            if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(root, pattern):
+                return True
+            if root.startswith(pattern + "/"):
+                return True
+        return False
 
 
 class ComponentTarget(StrictModel):

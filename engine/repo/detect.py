@@ -18,12 +18,14 @@ import functools
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from engine.errors import DetectionError, Location
 from engine.recipe.models import Component, Detector
 from engine.recipe.versions import Catalog, Version
+from engine.repo.flux.model import FluxModel, where
+from engine.repo.flux.placement import clusters_of_doc, patched_by, place
 from engine.repo.workspace import scope_range
 from engine.yamltext.yamldoc import YamlDocument
 
@@ -59,6 +61,9 @@ class DetectedObject:
     chart: str
     pin: str | None
     source: Source | None
+    clusters: list[str] = field(default_factory=list)  # that render it (Flux model)
+    patched_by: list[str] = field(default_factory=list)  # files whose patches change it
+    pin_file: str | None = None  # the file that sets the effective pin, when not its own
 
     @property
     def path(self) -> str:
@@ -116,6 +121,14 @@ class Instance:
     version: Version | None = None
     admits: list[Version] = field(default_factory=list)
     explanation: str = ""
+    clusters: list[str] = field(default_factory=list)  # the cluster roots it reaches
+
+    @property
+    def label(self) -> str:
+        """How messages name it: its folder, and its clusters when the model knows them."""
+        if not self.clusters:
+            return self.scope
+        return f"{self.scope} ({where(self.clusters)})"
 
     @property
     def paths(self) -> list[str]:
@@ -348,8 +361,14 @@ def detect(
     catalog: Catalog,
     *,
     assume: Mapping[str, str] | None = None,
+    model: FluxModel | None = None,
 ) -> list[Instance]:
-    """The instances of `component`, sorted by scope, with versions read from their pins."""
+    """The instances of `component`, sorted by scope, with versions read from their pins.
+
+    With the Flux `model` an instance lists the clusters it reaches, and its version is the
+    pin those clusters receive after patches; clusters that receive different pins of one
+    document are separate instances (same folder, different clusters).
+    """
     objects = sorted(find_objects(reader, component), key=lambda o: o.path)
     object_paths = [o.path for o in objects]
     cores = [o for o in objects if o.role == "core"]
@@ -357,17 +376,41 @@ def detect(
     instances: list[Instance] = []
     for core in cores:
         scope = _scope_for(core.path, core_paths)
-        instance = Instance(component.name, scope, core)
+        members = []
         start, end = scope_range(object_paths, scope)
         for at in range(start, end):
             obj = objects[at]
             if obj.role != "core" or obj is core:
+                members.append(obj)
+        for placed_core in _placed(core, reader, model):
+            instance = Instance(component.name, scope, placed_core, clusters=placed_core.clusters)
+            for obj in members:
+                obj = placed_core if obj is core else obj
                 instance.objects.setdefault(obj.detector, []).append(obj)
-        _read_version(instance, catalog)
-        instances.append(instance)
+            _read_version(instance, catalog)
+            instances.append(instance)
+    if model is not None:
+        for obj in objects:
+            if obj.role != "core":
+                obj.clusters = clusters_of_doc(model, obj.doc)
+                obj.patched_by = patched_by(model, obj.doc)
     _apply_assume(instances, component.name, catalog, assume or {})
-    instances.sort(key=lambda i: (i.scope, i.core.path))
+    instances.sort(key=lambda i: (i.scope, i.core.path, i.clusters))
     return instances
+
+
+def _placed(core: DetectedObject, reader: Reader, model: FluxModel | None) -> list[DetectedObject]:
+    """The core object once per group of clusters receiving the same pin."""
+    if model is None:
+        return [core]
+    placed = []
+    from_source = isinstance(_spec(core.doc).get("chartRef"), dict)  # the pin is the source's
+    for group in place(model, reader, core.doc, core.pin):
+        pin = core.pin if from_source else group.pin
+        copy = replace(core, pin=pin, clusters=group.clusters, patched_by=group.patched_by)
+        copy.pin_file = None if from_source or group.pin_file == core.path else group.pin_file
+        placed.append(copy)
+    return placed
 
 
 def _apply_assume(
@@ -378,7 +421,14 @@ def _apply_assume(
     pin contradicts is an error: Waypath never overrides what the repo says."""
     everywhere = assume.get(name)
     for instance in instances:
-        own = assume.get(f"{name}@{instance.scope}")
+        own = next(
+            (
+                assume[key]
+                for key in (f"{name}@{c}" for c in (*instance.clusters, instance.scope))
+                if key in assume
+            ),
+            None,
+        )
         stated = own if own is not None else everywhere
         if stated is None:
             continue
@@ -402,12 +452,13 @@ def _apply_assume(
     unknown_folders = [
         key.split("@", 1)[1]
         for key in assume
-        if key.startswith(f"{name}@") and key.split("@", 1)[1] not in {i.scope for i in instances}
+        if key.startswith(f"{name}@")
+        and key.split("@", 1)[1] not in {n for i in instances for n in (i.scope, *i.clusters)}
     ]
     if unknown_folders:
         raise DetectionError(
             f"--assume names no {name} instance in: {', '.join(sorted(unknown_folders))}",
-            hint="folders are the instance folders `waypath detect` shows",
+            hint="name an instance folder or a cluster, as `waypath detect` shows them",
         )
 
 
@@ -416,6 +467,8 @@ def _read_version(instance: Instance, catalog: Catalog) -> None:
     admits = catalog.releases_for_chart(core.chart, core.pin)
     instance.admits = admits
     pin = core.pin or "(unpinned)"
+    if core.pin_file:
+        pin += f" by the patch in {core.pin_file}"
     if len(admits) == 1:
         instance.version = admits[0]
         instance.explanation = f"chart {core.chart} pinned at {pin}"

@@ -183,6 +183,14 @@ class FluxModel:
         return [c.name for c in self.clusters]
 
 
+def where(clusters: list[str]) -> str:
+    """`cluster prod`, or `shared base reached by clusters a, b` in words."""
+    if len(clusters) == 1:
+        return f"cluster {clusters[0]}"
+    return "shared base reached by clusters " + ", ".join(clusters)
+
+
+
 # --------------------------------------------------------------------------- building
 
 

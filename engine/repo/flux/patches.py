@@ -130,10 +130,31 @@ def leaves(data: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any,
         yield prefix, data
 
 
-def record(resource: Resource, patch: Patch, before: Any, after: Any) -> None:
-    """Remember which leaves `patch` set (changed or added) on the resource."""
+def _pointer(path: str) -> tuple[Any, ...]:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+    return tuple(int(p) if p.isdigit() else p for p in parts)
+
+
+def _written(patch: Patch, body: Any) -> list[tuple[Any, ...]]:
+    """The paths a patch writes, whether or not the value changes."""
+    if patch.kind == "smp":  # its own id is how it finds the object, not what it sets
+        own = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
+        return [path for path, value in leaves(body) if value is not None and path not in own]
+    return [
+        _pointer(str(op.get("path", "")))
+        for op in body
+        if isinstance(op, dict) and op.get("op") in ("add", "replace", "copy", "move")
+    ]
+
+
+def record(resource: Resource, patch: Patch, body: Any, before: Any, after: Any) -> None:
+    """Remember which leaves `patch` set on the resource: those it writes (even to the value
+    they had) and those it changed."""
     old = dict(leaves(before))
-    for path, value in leaves(after):
-        if path not in old or old[path] != value or type(old[path]) is not type(value):
+    new = dict(leaves(after))
+    written = _written(patch, body)
+    for path, value in new.items():
+        changed = path not in old or old[path] != value or type(old[path]) is not type(value)
+        if changed or any(path[: len(w)] == w for w in written):
             resource.patched[path] = patch
     resource.patches.append(patch)

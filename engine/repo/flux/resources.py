@@ -119,6 +119,12 @@ class Resource:
         return [(self.name, self.namespace), *self.previous]
 
 
+class DocumentReader(Protocol):
+    """The least the model's answers need to re-read documents (a Workspace or Overlay)."""
+
+    def documents(self, path: str) -> list[YamlDocument]: ...
+
+
 class ModelReader(Protocol):
     """What the model reads: the workspace (or an overlay) API."""
 

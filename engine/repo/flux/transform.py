@@ -218,8 +218,8 @@ class Transformers:
                 acc.remove(resource)
                 continue
             before = resource.data
+            body = patch.content
             if patch.kind == "smp":
-                body = patch.content
                 if patch.target is not None:  # the patch's own id is ignored
                     body = {k: v for k, v in body.items() if k not in ("apiVersion", "kind")}
                     meta = body.get("metadata")
@@ -234,8 +234,10 @@ class Transformers:
                 except ValueError as exc:
                     out.problems.append(Problem(patch.file, f"{patch.position}: {exc}", patch.line))
                     continue
-            px.record(resource, patch, before, after)
-            resource.data, resource.copied = after, True  # fmt: skip
+            px.record(resource, patch, body, before, after)
+            # jsonpatch copies the whole document; an SMP merge shares what it did not touch
+            # with the workspace's document, so a later in-place change must copy first.
+            resource.data, resource.copied = after, patch.kind == "json6902"  # fmt: skip
 
     def _transform(
         self,
