@@ -66,16 +66,8 @@ def test_plan_out_then_apply_plan_file(tmp_path: Path, capsys: pytest.CaptureFix
     repo = git_repo(tmp_path / "repo", meshy_files(clusters=("prod",)))
     plan_file = tmp_path / "plan.json"
     code, _, _ = run(
-        capsys,
-        "plan",
-        str(repo),
-        "--to",
-        "meshy@stable-1.1",
-        *R,
-        "--format",
-        "json",
-        "--out",
-        str(plan_file),
+        capsys, "plan", str(repo), "--to", "meshy@stable-1.1", *R, "--format", "json",
+        "--out", str(plan_file),
     )
     assert code == 2
     code, out, _ = run(capsys, "apply", str(repo), str(plan_file))
@@ -90,18 +82,8 @@ def test_apply_refuses_stale_plan_and_dirty_tree(
 ) -> None:
     repo = git_repo(tmp_path / "repo", meshy_files(clusters=("prod",)))
     plan_file = tmp_path / "plan.json"
-    run(
-        capsys,
-        "plan",
-        str(repo),
-        "--to",
-        "meshy@stable-1.1",
-        *R,
-        "--format",
-        "json",
-        "--out",
-        str(plan_file),
-    )
+    run(capsys, "plan", str(repo), "--to", "meshy@stable-1.1", *R, "--format", "json",
+        "--out", str(plan_file))
     release = repo / "clusters/prod/meshy/release.yaml"
     release.write_text(release.read_text() + "# edited by hand\n")
     git(repo, "commit", "-qam", "hand edit")
