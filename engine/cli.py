@@ -130,6 +130,38 @@ def _examples(*lines: str) -> str:
     return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
+def _verify_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The tools and data of `verify`, shared with `plan --verify`."""
+    for decorator in reversed(
+        [
+            click.option(
+                "--kustomize",
+                default=None,
+                metavar="CMD",
+                help="Build command (default: `kubectl kustomize`, else `kustomize build`).",
+            ),
+            click.option(
+                "--helm", default=None, metavar="CMD", help="helm command (default: helm)."
+            ),
+            click.option(
+                "--charts",
+                multiple=True,
+                type=click.Path(file_okay=False, path_type=Path),
+                help="A Helm repository folder (index.yaml + .tgz), or a folder of them, "
+                "to render HelmReleases with `helm template` (repeatable).",
+            ),
+            click.option(
+                "--schemas",
+                default=None,
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Folder of Flux CRDs (default: the copy Waypath finds).",
+            ),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
 def _run(command: Callable[..., int], **kwargs: Any) -> None:
     from engine.commands.common import parse_pairs
 
@@ -198,10 +230,35 @@ def detect(repo: Path, recipe_dirs: tuple[Path, ...], assume: tuple[str, ...], f
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the plan to this file instead of stdout.",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Run `waypath verify` on the state after every commit; exit 1 if one fails.",
+)
+@_verify_options
 @_rollout_options
 def plan(repo: Path, **kwargs: Any) -> None:
     """Show the path, the commits and their changes. Exit 2 when there is work to do."""
     from engine.commands import plan as command
+
+    _run(command.run, repo=repo, **kwargs)
+
+
+@cli.command(
+    epilog=_examples(
+        "waypath verify path/to/repo",
+        "waypath verify --charts third_party/shared/charts/linkerd --format json",
+        "waypath verify --kustomize 'kustomize build' --strict",
+    )
+)
+@REPO
+@_verify_options
+@JSON_FORMAT
+@click.option("--strict", is_flag=True, help="Fail (exit 1) when any check was skipped.")
+def verify(repo: Path, **kwargs: Any) -> None:
+    """Check the tree the way Flux would: kustomize builds, Flux schemas, dependsOn and
+    healthChecks names, helm template. Exit 1 when a check fails."""
+    from engine.commands import verify as command
 
     _run(command.run, repo=repo, **kwargs)
 

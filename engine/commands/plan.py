@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from engine.commands import common
-from engine.error_handler import EXIT_CHANGES, EXIT_OK
+from engine.error_handler import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from engine.errors import UsageError
 from engine.output import render
 from engine.output.describe import Described, describe
@@ -16,6 +17,9 @@ from engine.planning.planmodel import Plan
 from engine.planning.planner import make_plan
 from engine.repo.config import load_config
 from engine.repo.workspace import Workspace
+from engine.verify import plancheck
+from engine.verify.options import resolve_options
+from engine.verify.tree import Tree
 
 
 def build(
@@ -56,16 +60,52 @@ def _reader(ws: Workspace) -> Callable[[str], bytes | None]:
     return read
 
 
-def format_plan(plan: Plan, ws: Workspace, fmt: str, *, diff: bool) -> str:
+def format_plan(
+    plan: Plan,
+    ws: Workspace,
+    fmt: str,
+    *,
+    diff: bool,
+    verdicts: list[plancheck.CommitVerdict] | None = None,
+) -> str:
     if fmt == "json":
-        return render.render_json(plan)
+        if verdicts is None:
+            return render.render_json(plan)
+        data = json.loads(render.render_json(plan))
+        data["verify"] = plancheck.to_json(verdicts)
+        return json.dumps(data, indent=2) + "\n"
     diffs = render.commit_diffs(plan, _reader(ws)) if (diff or fmt == "markdown") else None
     if fmt == "markdown":
-        return render.render_markdown(plan, diffs)
+        text = render.render_markdown(plan, diffs)
+        if verdicts is not None:
+            text += "\n## Verification\n\n"
+            for v in verdicts:
+                if v.report is not None:
+                    text += (
+                        f"{v.number}. {v.subject}\n\n"
+                        + "\n".join(plancheck.markdown_lines(v.report))
+                        + "\n\n"
+                    )
+        return text
     text = render.render_text(plan)
+    if verdicts is not None:
+        text += "\n" + "\n".join(plancheck.text_lines(verdicts)) + "\n"
     if diffs:
         text += "\n" + "\n".join(diffs)
     return text
+
+
+def verify_commits(
+    ws: Workspace,
+    plan: Plan,
+    *,
+    kustomize: str | None,
+    helm: str | None,
+    charts: Sequence[Path],
+    schemas: Path | None,
+) -> list[plancheck.CommitVerdict]:
+    options = resolve_options(kustomize=kustomize, helm=helm, charts=charts, schemas=schemas)
+    return plancheck.verify_plan(Tree(ws), plan, options)
 
 
 def run(
@@ -83,6 +123,11 @@ def run(
     out: TextIO,
     wave: str | None = None,
     describe_file: Path | None = None,
+    verify: bool = False,
+    kustomize: str | None = None,
+    helm: str | None = None,
+    charts: Sequence[Path] = (),
+    schemas: Path | None = None,
 ) -> int:
     ws, plan = build(
         repo=repo,
@@ -94,12 +139,25 @@ def run(
         allow_unsupported=allow_unsupported,
         wave=wave,
     )
+    verdicts = None
+    if verify:
+        verdicts = verify_commits(
+            ws, plan, kustomize=kustomize, helm=helm, charts=charts, schemas=schemas
+        )
     if describe_file is not None:
-        describe_file.write_text(describe([Described(plan, _reader(ws))]), encoding="utf-8")
-    text = format_plan(plan, ws, fmt, diff=diff)
+        verified = (
+            [plancheck.markdown_lines(v.report) if v.report else None for v in verdicts]
+            if verdicts is not None
+            else None
+        )
+        described = Described(plan, _reader(ws), verified=verified)
+        describe_file.write_text(describe([described]), encoding="utf-8")
+    text = format_plan(plan, ws, fmt, diff=diff, verdicts=verdicts)
     if out_file is not None:
         out_file.write_text(text, encoding="utf-8")
         out.write(f"plan written to {out_file}\n")
     else:
         out.write(text)
+    if verdicts is not None and not plancheck.all_ok(verdicts):
+        return EXIT_ERROR
     return EXIT_CHANGES if plan.has_changes else EXIT_OK

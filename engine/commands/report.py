@@ -1,4 +1,4 @@
-"""`--format json` of detect, apply, sync and recipe lint: one JSON document on stdout.
+"""`--format json` of detect, apply, sync, verify and recipe lint: one JSON document on stdout.
 
 The text output is for people; these documents are for programs. Each carries
 `format_version` (bumped on an incompatible change) and `command`. Errors stay text on

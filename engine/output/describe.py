@@ -28,6 +28,8 @@ class Described:
     plan: Plan
     read: Reader | None = None  # the files the plan starts from, for the rollback notes
     shas: list[str | None] | None = None
+    # Per commit, Markdown lines with the `plan --verify` verdict (None: not verified).
+    verified: list[list[str] | None] | None = None
 
 
 @dataclass
@@ -295,6 +297,9 @@ def describe(
             nxt = commits[pos + 1][1] if pos + 1 < len(commits) else None
             last_in_wave = nxt is not None and nxt.wave != commit.wave
             out += ["", *_commit_section(number, commit, sha, rels[index], last_in_wave)]
+            checked = part.verified[index] if part.verified is not None else None
+            if checked:
+                out += ["", *checked]
             if nxt is not None and commit.wave and nxt.wave and nxt.wave != commit.wave:
                 out += ["", f"> **{wave_gate(plan, commit.wave, nxt.wave)}**"]
             if commit.changes:

@@ -209,6 +209,21 @@ class Workspace:
             self._known = set(self._files)
         return list(self._files)
 
+    def all_files(self) -> list[str]:
+        """Sorted repo-relative paths of every regular file (git-ignored files and symlinks
+        escaping the repo left out): what a kustomize build of the checkout may read."""
+        listed = self._git_files()
+        if listed is None:
+            listed = self._walk_files()
+        base = str(self.root) + os.sep
+        files = []
+        for rel in listed:
+            if os.path.islink(base + rel) and self._link_problem(rel):
+                continue
+            if os.path.isfile(base + rel):
+                files.append(rel)
+        return sorted(files)
+
     def _git_files(self) -> list[str] | None:
         try:
             result = subprocess.run(

@@ -1,0 +1,281 @@
+"""Verify one repo state: what Flux would build, validate, wait for and install.
+
+1. Every Flux Kustomization (discovery.py, then the ones the builds produce) is built with
+   kustomize (build.py), its output substituted (`spec.postBuild`) as Flux does.
+2. Kustomizations are grouped into clusters: a parent and the Kustomizations its build
+   produces, and Kustomizations defined in the same folder, share one cluster.
+3. In each cluster: every Flux object validates against the CRDs (schemas.py), every
+   `dependsOn` and Flux `healthChecks` entry names an object the cluster has
+   (references.py), and every HelmRelease whose chart is at hand renders (releases.py).
+
+Without kustomize the builds are skipped and the other checks read the YAML files below
+each Kustomization's path instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import yaml
+
+from engine.verify import build as kbuild
+from engine.verify.cache import VerifyCache
+from engine.verify.discovery import YAML_SUFFIXES, FluxKustomization, Obj, flux_kustomizations
+from engine.verify.discovery import is_flux_kustomization as is_ks
+from engine.verify.options import VerifyOptions
+from engine.verify.references import check_references
+from engine.verify.releases import check_releases
+from engine.verify.report import CheckResult, Status, VerifyReport
+from engine.verify.schemas import is_flux
+from engine.verify.substitute import DISABLED, disabled, substitute
+from engine.verify.tools import parallel
+from engine.verify.tree import Tree, spec_path
+
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CONFIGMAP_LINE = re.compile(rb"^kind:\s*ConfigMap\s*$", re.MULTILINE)
+_CRD_LINE = re.compile(r"^kind:\s*CustomResourceDefinition\s*$", re.MULTILINE)
+
+NodeId = tuple[str, str, str]  # (defining file, namespace, name)
+
+
+@dataclass
+class Node:
+    ks: FluxKustomization
+    from_build: bool
+    objects: list[Obj] = field(default_factory=list)
+    children: set[NodeId] = field(default_factory=set)
+
+
+def _node_id(ks: FluxKustomization) -> NodeId:
+    return (ks.file, ks.namespace, ks.name)
+
+
+class _Verifier:
+    def __init__(self, tree: Tree, options: VerifyOptions, cache: VerifyCache) -> None:
+        self.tree = tree
+        self.options = options
+        self.cache = cache
+        self.report = VerifyReport(tools=options.tool_labels())
+        self._configmaps: list[dict[str, Any]] | None = None
+        self._closures: dict[str, list[str]] = {}
+
+    # -- building ------------------------------------------------------------------
+
+    def run(self) -> VerifyReport:
+        nodes: dict[NodeId, Node] = {}
+        queue = [(ks, False) for ks in flux_kustomizations(self.tree)]
+        while queue:
+            batch, queue = queue, []
+            self._prebuild([ks for ks, _ in batch])
+            for ks, from_build in batch:
+                node_id = _node_id(ks)
+                known = nodes.get(node_id)
+                if known is not None and (known.from_build or known.ks.data == ks.data):
+                    continue  # a built copy (patched by its parent) wins over the file's
+                node = nodes[node_id] = Node(ks, from_build)
+                node.objects = self._objects_of(ks)
+                for obj in node.objects:
+                    if is_ks(obj.data):
+                        child = FluxKustomization(obj.origin, obj.data)
+                        node.children.add(_node_id(child))
+                        queue.append((child, True))
+        for group in _clusters(nodes):
+            self._check_cluster([nodes[i] for i in group])
+        return self.report
+
+    def _closure(self, folder: str) -> list[str]:
+        if folder not in self._closures:
+            self._closures[folder] = kbuild.closure(self.tree, folder)
+        return self._closures[folder]
+
+    def _prebuild(self, pending: list[FluxKustomization]) -> None:
+        """Run the builds the queue will need and the cache lacks, side by side."""
+        if self.options.kustomize.argv is None:
+            return
+        jobs: dict[str, Callable[[], kbuild.BuildOutcome]] = {}
+        for ks in pending:
+            files = self._closure(spec_path(str(ks.spec.get("path", ""))))
+            key = kbuild.cache_key(self.options.kustomize, self.tree, ks, files)
+            if key not in jobs and self.cache.build(key) is None:
+                jobs[key] = partial(kbuild.build, self.options.kustomize, self.tree, ks, files)
+        for key, outcome in zip(jobs, parallel(list(jobs.values())), strict=True):
+            self.cache.put_build(key, outcome)
+
+    def _objects_of(self, ks: FluxKustomization) -> list[Obj]:
+        folder = spec_path(str(ks.spec.get("path", "")))
+        subject = ks.label
+        if self.options.kustomize.argv is None:
+            self.report.add(
+                CheckResult("build", "skip", ks.file, subject, self.options.kustomize.missing)
+            )
+            return self._raw_objects(folder)
+        files = self._closure(folder)
+        key = kbuild.cache_key(self.options.kustomize, self.tree, ks, files)
+        outcome = self.cache.build(key)
+        if outcome is None:
+            outcome = kbuild.build(self.options.kustomize, self.tree, ks, files)
+            self.cache.put_build(key, outcome)
+        self.cache.stats["builds checked"] += 1
+        if outcome.error is not None:
+            message = kbuild.error_text(outcome.error)
+            self.report.add(CheckResult("build", "fail", ks.file, subject, message))
+            return []
+        self.report.add(CheckResult("build", "pass", ks.file, subject))
+        variables = self._variables(ks)
+        parsed_key = key + json.dumps(variables, sort_keys=True)
+        if parsed_key not in self.cache.parsed:
+            self.cache.parsed[parsed_key] = self._parse(outcome.objects, variables)
+        objects, unresolved = self.cache.parsed[parsed_key]
+        for origin, name in unresolved:
+            self.report.note(
+                origin,
+                f"${{{name}}} has no value in {subject}'s postBuild (inline substitute "
+                "and ConfigMaps in the repo); Flux's strict mode fails on it unless a "
+                "Secret or a ConfigMap outside the repo defines it",
+            )
+        return objects
+
+    @staticmethod
+    def _parse(
+        built: list[kbuild.BuiltObject], variables: dict[str, str]
+    ) -> tuple[list[Obj], list[tuple[str, str]]]:
+        objects: list[Obj] = []
+        missing: list[tuple[str, str]] = []
+        for item in built:
+            if _CRD_LINE.search(item.text):
+                continue  # no check reads CRDs; they are most of a build's bytes
+            text = item.text
+            if variables and not (
+                DISABLED in text and disabled(yaml.load(text, Loader=_LOADER) or {})
+            ):
+                text, unresolved = substitute(text, variables)
+                missing.extend((item.origin, name) for name in sorted(set(unresolved)))
+            data = yaml.load(text, Loader=_LOADER)
+            if isinstance(data, dict):
+                objects.append(Obj(item.origin, kbuild.strip_origin(data)))
+        return objects, missing
+
+    def _raw_objects(self, folder: str) -> list[Obj]:
+        objects: list[Obj] = []
+        for path in self.tree.under(folder):
+            if (
+                path.endswith(YAML_SUFFIXES)
+                and path.rsplit("/", 1)[-1] not in kbuild.KUSTOMIZATION_FILES
+            ):
+                objects.extend(Obj(path, d) for d in self._documents(path))
+        return objects
+
+    def _documents(self, path: str) -> list[dict[str, Any]]:
+        try:
+            docs = yaml.load_all(self.tree.read(path).decode("utf-8"), Loader=_LOADER)
+            return [d for d in docs if isinstance(d, dict)]
+        except (yaml.YAMLError, UnicodeDecodeError):
+            return []
+
+    def _variables(self, ks: FluxKustomization) -> dict[str, str]:
+        post = ks.spec.get("postBuild")
+        if not isinstance(post, dict):
+            return {}
+        variables: dict[str, str] = {}
+        for source in post.get("substituteFrom") or []:
+            if source.get("kind") != "ConfigMap":
+                continue  # Secrets: encrypted or outside the repo; unresolved names get a note
+            for cm in self._raw_configmaps():
+                meta = cm.get("metadata") or {}
+                if meta.get("name") == source.get("name") and meta.get("namespace") in (
+                    None,
+                    ks.namespace,
+                ):
+                    variables.update({str(k): str(v) for k, v in (cm.get("data") or {}).items()})
+        variables.update({str(k): str(v) for k, v in (post.get("substitute") or {}).items()})
+        return variables
+
+    def _raw_configmaps(self) -> list[dict[str, Any]]:
+        if self._configmaps is None:
+            self._configmaps = [
+                doc
+                for path in self.tree.paths
+                if path.endswith(YAML_SUFFIXES) and _CONFIGMAP_LINE.search(self.tree.read(path))
+                for doc in self._documents(path)
+                if doc.get("kind") == "ConfigMap"
+            ]
+        return self._configmaps
+
+    # -- checking a cluster ---------------------------------------------------------
+
+    def _check_cluster(self, nodes: list[Node]) -> None:
+        objects: dict[tuple[str, str, str, str], Obj] = {}
+        for node in nodes:
+            own = Obj(node.ks.file, node.ks.data)
+            for obj in [own, *node.objects]:
+                objects.setdefault((obj.origin, obj.kind, obj.namespace, obj.name), obj)
+        cluster = list(objects.values())
+        self._check_schemas(cluster)
+        for result in check_references(cluster):
+            self.report.add(result)
+        label = min(node.ks.file for node in nodes)
+        check_releases(cluster, self.options, self.cache, self.report, label)
+
+    def _check_schemas(self, objects: list[Obj]) -> None:
+        for obj in objects:
+            if not is_flux(obj.data):
+                continue
+            if self.options.schemas is None:
+                self.report.add(
+                    CheckResult(
+                        "schema", "skip", obj.origin, obj.label, self.options.schemas_missing
+                    )
+                )
+                continue
+            key = hashlib.sha256(
+                json.dumps(obj.data, sort_keys=True, default=str).encode()
+            ).hexdigest()
+            if key not in self.cache.schema:
+                self.cache.schema[key] = self.options.schemas.problems(obj.data)
+            problems = self.cache.schema[key]
+            status: Status = "fail" if problems else "pass"
+            self.report.add(
+                CheckResult("schema", status, obj.origin, obj.label, "\n".join(problems))
+            )
+
+
+def _clusters(nodes: dict[NodeId, Node]) -> list[list[NodeId]]:
+    """Connected groups: parent-child links, and Kustomizations defined in one folder."""
+    parent: dict[NodeId, NodeId] = {i: i for i in nodes}
+
+    def find(i: NodeId) -> NodeId:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: NodeId, b: NodeId) -> None:
+        parent[find(a)] = find(b)
+
+    by_folder: dict[str, NodeId] = {}
+    for node_id, node in nodes.items():
+        for child in node.children:
+            if child in nodes:
+                union(node_id, child)
+        folder = node_id[0].rsplit("/", 1)[0] if "/" in node_id[0] else "."
+        if folder in by_folder:
+            union(node_id, by_folder[folder])
+        else:
+            by_folder[folder] = node_id
+    groups: dict[NodeId, list[NodeId]] = {}
+    for node_id in sorted(nodes):
+        groups.setdefault(find(node_id), []).append(node_id)
+    return list(groups.values())
+
+
+def verify_tree(
+    tree: Tree, options: VerifyOptions, cache: VerifyCache | None = None
+) -> VerifyReport:
+    """Check one repo state; see the module docstring."""
+    return _Verifier(tree, options, cache if cache is not None else VerifyCache()).run()
