@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from engine.recipe.loading import Library, load_library
+from engine.repo.workspace import Workspace
 from engine.verify.cache import VerifyCache
 from engine.verify.helm import stable_output, template
 from engine.verify.options import VerifyOptions, resolve_options
@@ -109,7 +110,7 @@ class _Verified(dict[str, tuple[Outcome, list[CommitVerdict]]]):
     def __missing__(self, key: str) -> tuple[Outcome, list[CommitVerdict]]:
         outcome = run(next(s for s in SCENARIOS if s.id == key), self.library)
         assert outcome.plan is not None
-        start = Tree.of_files(outcome.initial)
+        start = Tree(Workspace(outcome.scenario.root))
         initial = CommitVerdict(
             0, "(before the plan)", verify_tree(start, self.options, self.cache)
         )

@@ -1,23 +1,18 @@
-"""Flux Kustomization objects as the repo's files declare them.
-
-STAND-IN: the Flux repo model (engine/repo/flux/, issue `fluxmodel`) answers this once it
-has landed; this one function is what to replace with its answer.
-"""
+"""The objects verify checks, and the Flux Kustomizations of each cluster as the Flux repo
+model (engine/repo/flux) finds them: clusters from gotk-sync.yaml roots (or inferred), each
+Kustomization as its cluster receives it (spec.path, targetNamespace and patches after its
+parent's build)."""
 
 from __future__ import annotations
 
-import re
+import copy
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from engine.verify.tree import Tree
+from engine.repo.flux import FluxModel
+from engine.repo.workspace import Overlay
 
 YAML_SUFFIXES = (".yaml", ".yml")
-KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io/"
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_KIND_LINE = re.compile(rb"^kind:\s*Kustomization\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -63,27 +58,21 @@ class FluxKustomization(Obj):
         return f"Kustomization {self.namespace}/{self.name} (path {self.spec.get('path', '')})"
 
 
-def is_flux_kustomization(doc: Any) -> bool:
-    return (
-        isinstance(doc, dict)
-        and doc.get("kind") == "Kustomization"
-        and str(doc.get("apiVersion", "")).startswith(KUSTOMIZE_GROUP)
-    )
-
-
-def flux_kustomizations(tree: Tree) -> list[FluxKustomization]:
-    """Every Flux Kustomization object in the tree's YAML files (unparseable files are
-    skipped here: the kustomize build names them)."""
-    found: list[FluxKustomization] = []
-    for path in tree.paths:
-        if not path.endswith(YAML_SUFFIXES):
+def cluster_kustomizations(model: FluxModel, reader: Overlay) -> dict[str, list[FluxKustomization]]:
+    """Cluster name -> its Flux Kustomizations (those with a file; an inferred cluster's
+    implicit root has none and nothing to build)."""
+    found: dict[str, list[FluxKustomization]] = {c.name: [] for c in model.clusters}
+    for ks in model.kustomizations:
+        if ks.file is None:
             continue
-        data = tree.read(path)
-        if not _KIND_LINE.search(data):
-            continue
-        try:
-            docs = list(yaml.load_all(data.decode("utf-8"), Loader=_LOADER))
-        except (yaml.YAMLError, UnicodeDecodeError):
-            continue
-        found.extend(FluxKustomization(path, d) for d in docs if is_flux_kustomization(d))
+        raw = reader.documents(ks.file)[ks.doc_index].data
+        data = copy.deepcopy(raw) if isinstance(raw, dict) else {}
+        spec = data.setdefault("spec", {})
+        spec["path"] = "./" + ks.path if ks.path != "." else "./"
+        if ks.target_namespace:
+            spec["targetNamespace"] = ks.target_namespace
+        if ks.patches:
+            spec["patches"] = ks.patches
+        for cluster in ks.clusters:
+            found.setdefault(cluster, []).append(FluxKustomization(ks.file, data))
     return found

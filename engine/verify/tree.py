@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from engine.repo.workspace import Workspace
+from engine.repo.workspace import Overlay, Workspace
 
 
 class Tree:
@@ -29,6 +29,7 @@ class Tree:
                 base_files.add(path)
         self._paths = sorted(base_files)
         self._digests: dict[str, str] = {}
+        self._overlay: Overlay | None = None
 
     @classmethod
     def of_files(cls, files: Mapping[str, bytes]) -> Tree:
@@ -51,7 +52,20 @@ class Tree:
         tree._paths = sorted(paths)
         # Digests of files the new changes do not touch stay valid.
         tree._digests = {p: d for p, d in self._digests.items() if p not in changes}
+        tree._overlay = None
+        if self._overlay is not None:
+            tree._overlay = self._overlay.copy()
+            _apply(tree._overlay, changes)
         return tree
+
+    def reader(self) -> Overlay:
+        """The state through the read API the Flux model takes (engine/repo/flux)."""
+        if self._overlay is None:
+            if self._base is None:
+                raise ValueError("a tree without a checkout behind it has no model reader")
+            self._overlay = Overlay(self._base)
+            _apply(self._overlay, self._changes)
+        return self._overlay
 
     @property
     def paths(self) -> list[str]:
@@ -98,6 +112,15 @@ class Tree:
             target = dest / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(self.read(path))
+
+
+def _apply(overlay: Overlay, changes: Mapping[str, bytes | None]) -> None:
+    for path, content in changes.items():
+        if content is None:
+            if overlay.exists(path):
+                overlay.delete(path)
+        else:
+            overlay.write_text(path, content.decode("utf-8", "surrogateescape"))
 
 
 def normalize(folder: str, ref: str) -> str | None:

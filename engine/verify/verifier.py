@@ -1,9 +1,9 @@
 """Verify one repo state: what Flux would build, validate, wait for and install.
 
-1. Every Flux Kustomization (discovery.py, then the ones the builds produce) is built with
-   kustomize (build.py), its output substituted (`spec.postBuild`) as Flux does.
-2. Kustomizations are grouped into clusters: a parent and the Kustomizations its build
-   produces, and Kustomizations defined in the same folder, share one cluster.
+1. The Flux repo model (engine/repo/flux) says which clusters there are and which Flux
+   Kustomizations each applies (discovery.py).
+2. Every one is built with the real kustomize (build.py), its output substituted
+   (`spec.postBuild`) as Flux does.
 3. In each cluster: every Flux object validates against the CRDs (schemas.py), every
    `dependsOn` and Flux `healthChecks` entry names an object the cluster has
    (references.py), and every HelmRelease whose chart is at hand renders (releases.py).
@@ -24,10 +24,10 @@ from typing import Any
 
 import yaml
 
+from engine.repo.flux import build_model
 from engine.verify import build as kbuild
 from engine.verify.cache import VerifyCache
-from engine.verify.discovery import YAML_SUFFIXES, FluxKustomization, Obj, flux_kustomizations
-from engine.verify.discovery import is_flux_kustomization as is_ks
+from engine.verify.discovery import YAML_SUFFIXES, FluxKustomization, Obj, cluster_kustomizations
 from engine.verify.options import VerifyOptions
 from engine.verify.references import check_references
 from engine.verify.releases import check_releases
@@ -41,19 +41,10 @@ _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONFIGMAP_LINE = re.compile(rb"^kind:\s*ConfigMap\s*$", re.MULTILINE)
 _CRD_LINE = re.compile(r"^kind:\s*CustomResourceDefinition\s*$", re.MULTILINE)
 
-NodeId = tuple[str, str, str]  # (defining file, namespace, name)
-
-
 @dataclass
 class Node:
     ks: FluxKustomization
-    from_build: bool
     objects: list[Obj] = field(default_factory=list)
-    children: set[NodeId] = field(default_factory=set)
-
-
-def _node_id(ks: FluxKustomization) -> NodeId:
-    return (ks.file, ks.namespace, ks.name)
 
 
 class _Verifier:
@@ -68,25 +59,21 @@ class _Verifier:
     # -- building ------------------------------------------------------------------
 
     def run(self) -> VerifyReport:
-        nodes: dict[NodeId, Node] = {}
-        queue = [(ks, False) for ks in flux_kustomizations(self.tree)]
-        while queue:
-            batch, queue = queue, []
-            self._prebuild([ks for ks, _ in batch])
-            for ks, from_build in batch:
-                node_id = _node_id(ks)
-                known = nodes.get(node_id)
-                if known is not None and (known.from_build or known.ks.data == ks.data):
-                    continue  # a built copy (patched by its parent) wins over the file's
-                node = nodes[node_id] = Node(ks, from_build)
-                node.objects = self._objects_of(ks)
-                for obj in node.objects:
-                    if is_ks(obj.data):
-                        child = FluxKustomization(obj.origin, obj.data)
-                        node.children.add(_node_id(child))
-                        queue.append((child, True))
-        for group in _clusters(nodes):
-            self._check_cluster([nodes[i] for i in group])
+        reader = self.tree.reader()
+        model = build_model(reader)
+        for problem in model.problems:
+            self.report.note(problem.path, problem.reason)
+        clusters = cluster_kustomizations(model, reader)
+        self._prebuild([ks for members in clusters.values() for ks in members])
+        built: dict[tuple[str, str], list[Obj]] = {}
+        for members in clusters.values():
+            nodes = []
+            for ks in members:
+                key = (ks.file, json.dumps(ks.spec, sort_keys=True, default=str))
+                if key not in built:
+                    built[key] = self._objects_of(ks)
+                nodes.append(Node(ks, built[key]))
+            self._check_cluster(nodes)
         return self.report
 
     def _closure(self, folder: str) -> list[str]:
@@ -243,35 +230,6 @@ class _Verifier:
             self.report.add(
                 CheckResult("schema", status, obj.origin, obj.label, "\n".join(problems))
             )
-
-
-def _clusters(nodes: dict[NodeId, Node]) -> list[list[NodeId]]:
-    """Connected groups: parent-child links, and Kustomizations defined in one folder."""
-    parent: dict[NodeId, NodeId] = {i: i for i in nodes}
-
-    def find(i: NodeId) -> NodeId:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(a: NodeId, b: NodeId) -> None:
-        parent[find(a)] = find(b)
-
-    by_folder: dict[str, NodeId] = {}
-    for node_id, node in nodes.items():
-        for child in node.children:
-            if child in nodes:
-                union(node_id, child)
-        folder = node_id[0].rsplit("/", 1)[0] if "/" in node_id[0] else "."
-        if folder in by_folder:
-            union(node_id, by_folder[folder])
-        else:
-            by_folder[folder] = node_id
-    groups: dict[NodeId, list[NodeId]] = {}
-    for node_id in sorted(nodes):
-        groups.setdefault(find(node_id), []).append(node_id)
-    return list(groups.values())
 
 
 def verify_tree(
