@@ -82,8 +82,9 @@ def _rollout_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--describe",
         "describe_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Write the merge request description (Markdown) to this file.",
+        type=click.Path(path_type=Path),
+        help="Write the merge request description (Markdown) to this file "
+        "(with --stack: to this folder, one NN-<phase>.md per branch).",
     )(func)
     return click.option(
         "--wave", default=None, metavar="NAME", help="Only this wave of waypath.yaml."
@@ -118,6 +119,19 @@ def _commit_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 "--force-branch",
                 is_flag=True,
                 help="Add commits to a branch that has commits Waypath did not make.",
+            ),
+            click.option(
+                "--stack",
+                is_flag=True,
+                help="One branch per phase, BRANCH/NN-<phase>, each based on the one before "
+                "(one merge request per phase, for protected branches).",
+            ),
+            click.option(
+                "--open",
+                "open_forge",
+                type=click.Choice(["github", "gitlab"]),
+                default=None,
+                help="With --stack and --push: open one merge request per branch with gh or glab.",
             ),
         ]
     ):

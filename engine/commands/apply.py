@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from engine.commands import common, report
+from engine.commands import common, report, stacked
 from engine.error_handler import EXIT_OK
 from engine.errors import PlanError, UsageError
 from engine.output.apply import apply_plan
@@ -24,6 +24,7 @@ from engine.output.rollout import (
     target_label,
     with_old_files,
 )
+from engine.output.stack import roll_out_stack
 from engine.planning.planmodel import Plan
 from engine.planning.planner import split_target
 from engine.repo.config import load_config
@@ -97,6 +98,8 @@ def _run(
     push_remote: str | None = None,
     force_branch: bool = False,
     fmt: str = "text",
+    stack: bool = False,
+    open_forge: str | None = None,
 ) -> int:
     text = report.text_sink(out, fmt)
     if target is not None and plan_file is not None:
@@ -104,11 +107,14 @@ def _run(
             "give either --to COMPONENT@RELEASE or a PLAN.json file, not both",
             hint="`waypath apply --to linkerd@enterprise-2.16` or `waypath apply plan.json`",
         )
-    if not commit and (branch or author or push_remote or force_branch or base):
+    if not commit and (branch or author or push_remote or force_branch or base or stack):
         raise UsageError(
-            "--branch, --base, --author, --push and --force-branch need --commit",
+            "--branch, --base, --author, --push, --force-branch and --stack need --commit",
             hint="add --commit to make one git commit per phase",
         )
+    stacked.check_options(
+        stack=stack, describe_file=describe_file, open_forge=open_forge, push_remote=push_remote
+    )
     root = repo.resolve()
     planners: list[Planner]
     if plan_file is not None:
@@ -141,6 +147,28 @@ def _run(
             "-".join(c for c, _ in labels), "-".join(v for _, v in labels), wave
         )
 
+    if commit and stack:
+        made = roll_out_stack(
+            root,
+            planners,
+            prefix=branch or default,
+            base=base,
+            allow_dirty=allow_dirty,
+            force_branch=force_branch,
+            author=author,
+            tolerate=stacked.tolerated(root, describe_file),
+        )
+        opened = stacked.finish_stack(
+            root,
+            made,
+            describe_dir=describe_file,
+            push_remote=push_remote,
+            open_forge=open_forge,
+            out=text,
+        )
+        if fmt == "json":
+            report.write(out, "apply", stacked.as_json(made, opened, push_remote))
+        return EXIT_OK
     if commit:
         rollout = roll_out(
             root,

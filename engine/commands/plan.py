@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from engine.commands import common
+from engine.commands.stacked import refuse_folder
 from engine.error_handler import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from engine.errors import UsageError
 from engine.output import render
@@ -129,6 +130,7 @@ def run(
     charts: Sequence[Path] = (),
     schemas: Path | None = None,
 ) -> int:
+    refuse_folder(describe_file)
     ws, plan = build(
         repo=repo,
         target=target,

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from engine.commands import common, report
+from engine.commands import common, report, stacked
 from engine.commands.apply import inside, report_rollout, write_description
 from engine.error_handler import EXIT_OK
 from engine.errors import UsageError
@@ -35,11 +35,18 @@ def _run(
     out: TextIO,
     environ: Mapping[str, str] | None = None,
     fmt: str = "text",
+    stack: bool = False,
+    open_forge: str | None = None,
 ) -> int:
     text, json_out = report.text_sink(out, fmt), out
     out = text
-    if no_commit and (branch or author or push_remote or force_branch or base):
-        raise UsageError("--branch, --base, --author, --push and --force-branch make commits")
+    if no_commit and (branch or author or push_remote or force_branch or base or stack):
+        raise UsageError(
+            "--branch, --base, --author, --push, --force-branch and --stack make commits"
+        )
+    stacked.check_options(
+        stack=stack, describe_file=describe_file, open_forge=open_forge, push_remote=push_remote
+    )
     env = os.environ if environ is None else environ
     upgrades = None
     if env.get(DATA_FILE_ENV):
@@ -63,7 +70,8 @@ def _run(
         allow_dirty=allow_dirty,
         force_branch=force_branch,
         author=author,
-        tolerate=inside(root, describe_file),
+        tolerate=stacked.tolerated(root, describe_file) if stack else inside(root, describe_file),
+        stack=stack,
     )
     data: dict[str, Any] = {
         "components": result.components,
@@ -75,6 +83,16 @@ def _run(
     }  # fmt: skip
     if not result.components:
         out.write("nothing to do: Renovate bumped no component Waypath knows\n")
+    elif result.stack is not None:
+        opened = stacked.finish_stack(
+            root,
+            result.stack,
+            describe_dir=describe_file,
+            push_remote=push_remote,
+            open_forge=open_forge,
+            out=out,
+        )
+        data.update(stacked.as_json(result.stack, opened, push_remote))
     elif result.rollout is not None:
         report_rollout(result.rollout, out)
         if describe_file is not None:

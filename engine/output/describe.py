@@ -33,7 +33,7 @@ class Described:
 
 
 @dataclass
-class _Releases:
+class Releases:
     """What a commit does to HelmReleases (keys `namespace/name`)."""
 
     removed: list[str] = field(default_factory=list)
@@ -66,8 +66,8 @@ def _helmreleases(data: bytes | None) -> dict[str, bool]:
     return found
 
 
-def _release_changes(plan: Plan, read: Reader | None) -> list[_Releases]:
-    result: list[_Releases] = []
+def release_changes(plan: Plan, read: Reader | None) -> list[Releases]:
+    result: list[Releases] = []
     state: dict[str, bytes | None] = {}
     for commit in plan.commits:
         before: dict[str, bool] = {}
@@ -82,7 +82,7 @@ def _release_changes(plan: Plan, read: Reader | None) -> list[_Releases]:
             before.update(_helmreleases(old))
             after.update(_helmreleases(change.content))
             state[change.path] = change.content
-        rel = _Releases()
+        rel = Releases()
         for key in sorted(before):
             if key not in after:
                 rel.removed.append(key)
@@ -163,8 +163,8 @@ def _path_section(parts: Sequence[Described]) -> list[str]:
     return out
 
 
-def _commit_section(
-    number: int, commit: Commit, sha: str | None, rel: _Releases, last_in_wave: bool
+def commit_section(
+    number: int, commit: Commit, sha: str | None, rel: Releases, last_in_wave: bool
 ) -> list[str]:
     if commit.changes:
         head = f"### {number}. {commit.subject}" + (f" — {code(sha[:12])}" if sha else "")
@@ -210,7 +210,7 @@ def _commit_section(
     return out
 
 
-def _rollback_lines(number: int, commit: Commit, sha: str | None, rel: _Releases) -> list[str]:
+def rollback_lines(number: int, commit: Commit, sha: str | None, rel: Releases) -> list[str]:
     ref = _ref(number, sha)
     lines = [f"- {ref} {commit.subject}: `git revert --no-edit {sha[:12] if sha else '<sha>'}`"]
     if rel.added:
@@ -286,7 +286,7 @@ def describe(
         out += ["", "## Commits, manual steps and gates"]
     for part in shown:
         plan = part.plan
-        rels = _release_changes(plan, part.read)
+        rels = release_changes(plan, part.read)
         commits = [(i, c) for i, c in enumerate(plan.commits) if c.changes or c.notes]
         for pos, (index, commit) in enumerate(commits):
             if commit.wave and (pos == 0 or commits[pos - 1][1].wave != commit.wave):
@@ -296,14 +296,14 @@ def describe(
             sha = part.shas[index] if part.shas is not None else None
             nxt = commits[pos + 1][1] if pos + 1 < len(commits) else None
             last_in_wave = nxt is not None and nxt.wave != commit.wave
-            out += ["", *_commit_section(number, commit, sha, rels[index], last_in_wave)]
+            out += ["", *commit_section(number, commit, sha, rels[index], last_in_wave)]
             checked = part.verified[index] if part.verified is not None else None
             if checked:
                 out += ["", *checked]
             if nxt is not None and commit.wave and nxt.wave and nxt.wave != commit.wave:
                 out += ["", f"> **{wave_gate(plan, commit.wave, nxt.wave)}**"]
             if commit.changes:
-                rollback.append(_rollback_lines(number, commit, sha, rels[index]))
+                rollback.append(rollback_lines(number, commit, sha, rels[index]))
 
     facts = [f for p in parts for f in p.plan.unverified]
     flagged = [

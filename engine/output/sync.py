@@ -17,7 +17,16 @@ from engine.errors import Problem, SafetyError, UsageError
 from engine.output.apply import apply_plan, refuse_dirty
 from engine.output.gitcli import Git
 from engine.output.renovate import Upgrade, components_to_sync
-from engine.output.rollout import Planned, Rollout, plan_requests, planner_for, roll_out
+from engine.output.rollout import (
+    Planned,
+    Rollout,
+    default_branch,
+    plan_requests,
+    planner_for,
+    roll_out,
+    target_label,
+)
+from engine.output.stack import Stack, roll_out_stack
 from engine.recipe.loading import Library
 from engine.repo.config import CONFIG_FILE, load_config
 
@@ -26,6 +35,7 @@ from engine.repo.config import CONFIG_FILE, load_config
 class SyncResult:
     components: list[str]
     rollout: Rollout | None = None  # with commits
+    stack: Stack | None = None  # with --stack
     written: list[Planned] = field(default_factory=list)  # without commits
 
 
@@ -44,6 +54,7 @@ def sync(
     force_branch: bool,
     author: str | None,
     tolerate: Sequence[str] = (),
+    stack: bool = False,
 ) -> SyncResult:
     config = load_config(root)
     if config is None or not config.components:
@@ -69,6 +80,22 @@ def sync(
         components=names,
     )
     planners = [planner_for(library, r) for r in requests]
+    if commit and stack:
+        labels = [target_label(library, r) for r in requests]
+        prefix = branch or default_branch(
+            "-".join(c for c, _ in labels), "-".join(v for _, v in labels), wave
+        )
+        made = roll_out_stack(
+            root,
+            planners,
+            prefix=prefix,
+            base=base,
+            allow_dirty=allow_dirty,
+            force_branch=force_branch,
+            author=author,
+            tolerate=list(tolerate),
+        )
+        return SyncResult(components=names, stack=made)
     if commit:
         rollout = roll_out(
             root,

@@ -1,0 +1,79 @@
+"""The stacked rollout on the example repo and on the base-overlays fixture, with the
+bundled Linkerd recipes: N phase commits give N branches, each based on the one before,
+and N descriptions; a re-run changes nothing."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.commit_helpers import apply
+from tests.helpers import GIT_ENV, git, git_repo
+
+ROOT = Path(__file__).resolve().parents[1]
+PREFIX = "waypath/linkerd-enterprise-2.16.5"
+
+EXAMPLE_BRANCHES = [
+    "01-suspend", "02-split", "03-control-plane", "04-control-plane", "05-prepare",
+    "06-buoyant-extension", "07-suspend", "08-crds", "09-control-plane", "10-control-plane",
+]
+OVERLAY_BRANCHES = [
+    "01-suspend", "02-split", "03-control-plane", "04-control-plane", "05-prepare",
+    "06-suspend", "07-crds", "08-control-plane", "09-control-plane",
+]
+SCENARIOS = {
+    "example": (ROOT / "examples", {}, EXAMPLE_BRANCHES),
+    "base-overlays": (
+        ROOT / "tests" / "fixtures" / "base-overlays",
+        {"linkerd": "stable-2.11.5"},
+        OVERLAY_BRANCHES,
+    ),
+}
+
+
+@pytest.fixture(autouse=True)
+def _fixed_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+
+
+def repo_from(source: Path, dest: Path) -> Path:
+    files = {
+        p.relative_to(source).as_posix(): p.read_bytes()
+        for p in sorted(source.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    return git_repo(dest, files)
+
+
+def heads(repo: Path) -> dict[str, str]:
+    raw = git(repo, "for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads/")
+    return dict(line.split(" ") for line in raw.splitlines())
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_stack_on_fixture(tmp_path: Path, name: str) -> None:
+    source, assume, expected = SCENARIOS[name]
+    repo = repo_from(source, tmp_path / "repo")
+    mr = tmp_path / "mr"
+    apply(repo, target="linkerd@enterprise-2.16", assume=assume, stack=True, describe_file=mr)
+    branches = [f"{PREFIX}/{b}" for b in expected]
+    assert sorted(heads(repo)) == sorted(["main", *branches])
+    assert sorted(p.name for p in mr.iterdir()) == [f"{b}.md" for b in expected]
+    chain = ["main", *branches]
+    for older, newer in itertools.pairwise(chain):
+        check = subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", older, newer])
+        assert check.returncode == 0, (older, newer)
+        # exactly one commit per step
+        assert git(repo, "rev-list", "--count", f"{older}..{newer}").strip() == "1"
+    before = heads(repo)
+    texts = {p.name: p.read_bytes() for p in mr.iterdir()}
+    out = apply(repo, target="linkerd@enterprise-2.16", assume=assume, stack=True, describe_file=mr)
+    assert f"nothing to do: no new branch in the stack {PREFIX}/" in out
+    assert heads(repo) == before
+    assert {p.name: p.read_bytes() for p in mr.iterdir()} == texts
