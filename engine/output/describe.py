@@ -136,8 +136,8 @@ def _how_to_merge(branch: str | None, base: str | None) -> list[str]:
             "sh",
         ),
         "",
-        "If the base branch only accepts merge requests, open one per commit (or per wave: "
-        "`waypath apply --commit --wave NAME` makes one branch per wave)"
+        "If the base branch only accepts merge requests, make one merge request per commit: "
+        "`waypath apply --commit --stack` makes one branch per commit, each on the one before"
         + (f"; the commits are on `{branch}`." if branch else "."),
     ]
 

@@ -207,6 +207,19 @@ class Rollout:
         return sum(1 for s in self.sections for sha in s.shas if sha)
 
 
+def ready_repo(root: Path, *, allow_dirty: bool, tolerate: Sequence[str]) -> Git:
+    """The git checkout at `root`, refused when it has no commit or (unless `allow_dirty`)
+    uncommitted changes other than `tolerate`."""
+    git = Git(root)
+    if not git.is_repo():
+        raise GitError(f"{root} is not a git repository", hint="run `git init` first")
+    if git.head() is None:
+        raise GitError(f"{root} has no commit yet", hint="commit the repo's files first")
+    if not allow_dirty:
+        refuse_dirty(git, tolerate)
+    return git
+
+
 def roll_out(
     root: Path,
     planners: Sequence[Planner],
@@ -225,13 +238,7 @@ def roll_out(
     commit it has since `base` (default: the branch we are on, or origin/HEAD, main or
     master when we are on it) must be Waypath's, unless `force_branch`.
     """
-    git = Git(root)
-    if not git.is_repo():
-        raise GitError(f"{root} is not a git repository", hint="run `git init` first")
-    if git.head() is None:
-        raise GitError(f"{root} has no commit yet", hint="commit the repo's files first")
-    if not allow_dirty:
-        refuse_dirty(git, tolerate)
+    git = ready_repo(root, allow_dirty=allow_dirty, tolerate=tolerate)
     start = git.current_branch()
     if branch is None or branch == start:
         if start is None:

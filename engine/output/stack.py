@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import GitError, Problem
-from engine.output.apply import commit_plan, refuse_dirty
+from engine.output.apply import commit_plan
 from engine.output.gitcli import Git
-from engine.output.rollout import Planner, Section, check_branch, guess_base
+from engine.output.rollout import Planner, Section, check_branch, guess_base, ready_repo
 from engine.planning.planmodel import Commit
 
 _NUMBERED = re.compile(r"^(\d{2,})-")
@@ -129,13 +129,7 @@ def roll_out_stack(
     tolerate: Sequence[str] = (),
 ) -> Stack:
     """Plan from the top of the stack and make one branch per new phase commit."""
-    git = Git(root)
-    if not git.is_repo():
-        raise GitError(f"{root} is not a git repository", hint="run `git init` first")
-    if git.head() is None:
-        raise GitError(f"{root} has no commit yet", hint="commit the repo's files first")
-    if not allow_dirty:
-        refuse_dirty(git, tolerate)
+    git = ready_repo(root, allow_dirty=allow_dirty, tolerate=tolerate)
     start = git.current_branch()
     if base is None:
         on_stack = start is not None and start.startswith(f"{prefix}/")
