@@ -282,6 +282,7 @@ def verify(repo: Path, **kwargs: Any) -> None:
         "waypath apply --to linkerd@enterprise-2.16         # write the files only",
         "waypath apply --commit --describe mr.md            # one commit per phase, new branch",
         "waypath apply --commit --branch upgrade/linkerd --push origin",
+        "waypath apply --commit --stack --describe mr/ --push origin --open github",
         "waypath apply path/to/repo plan.json               # exactly the reviewed plan",
     )
 )
