@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from engine.commands import common
 from engine.commands.stacked import refuse_folder
@@ -18,9 +18,9 @@ from engine.planning.planmodel import Plan
 from engine.planning.planner import make_plan
 from engine.repo.config import load_config
 from engine.repo.workspace import Workspace
-from engine.verify import plancheck
-from engine.verify.options import resolve_options
-from engine.verify.tree import Tree
+
+if TYPE_CHECKING:
+    from engine.verify.plancheck import CommitVerdict
 
 
 def build(
@@ -67,8 +67,11 @@ def format_plan(
     fmt: str,
     *,
     diff: bool,
-    verdicts: list[plancheck.CommitVerdict] | None = None,
+    verdicts: list[CommitVerdict] | None = None,
 ) -> str:
+    if verdicts is not None:
+        # Imported only with --verify: plain `plan` starts without the verify layer.
+        from engine.verify import plancheck
     if fmt == "json":
         if verdicts is None:
             return render.render_json(plan)
@@ -104,7 +107,11 @@ def verify_commits(
     helm: str | None,
     charts: Sequence[Path],
     schemas: Path | None,
-) -> list[plancheck.CommitVerdict]:
+) -> list[CommitVerdict]:
+    from engine.verify import plancheck
+    from engine.verify.options import resolve_options
+    from engine.verify.tree import Tree
+
     options = resolve_options(kustomize=kustomize, helm=helm, charts=charts, schemas=schemas)
     return plancheck.verify_plan(Tree(ws), plan, options)
 
@@ -141,8 +148,10 @@ def run(
         allow_unsupported=allow_unsupported,
         wave=wave,
     )
-    verdicts = None
+    verdicts: list[CommitVerdict] | None = None
     if verify:
+        from engine.verify import plancheck
+
         verdicts = verify_commits(
             ws, plan, kustomize=kustomize, helm=helm, charts=charts, schemas=schemas
         )
