@@ -333,6 +333,17 @@ def resolve_instances(
         (i for i, _ in placed),
         key=lambda i: (order.get((waves[id(i)] or "").split(",")[0], 0), i.scope, i.clusters),
     )
+    refused = [i for i in instances if i.refused]
+    if refused:
+        raise DetectionError(
+            f"Waypath cannot upgrade {len(refused)} {name} instance(s)",
+            problems=[
+                Problem(i.explanation, location=Location(i.core.path, i.core.doc.line))
+                for i in refused
+            ],
+            hint="move those installations to a channel Waypath has recipes for, or leave "
+            "them out of the plan with waves (`--wave`)",
+        )
     unknown = [i for i in instances if i.version is None]
     if unknown:
         raise _unknown_error(name, unknown)

@@ -70,6 +70,23 @@ class Detector(StrictModel):
     charts: list[str] = Field(min_length=1, description="Chart names that identify the object.")
 
 
+class Channel(StrictModel):
+    """Where a chart comes from (a Helm repository URL) and what that says about the running
+    release: helm-controller installs the newest chart the pin admits *from that source*."""
+
+    name: str = Field(description="Channel name, e.g. `stable`, `edge`, `enterprise`.")
+    repository: str = Field(description="Repository URL, as in HelmRepository/OCIRepository.")
+    publishes: bool = Field(
+        default=True,
+        description="False when the channel no longer publishes: the newest release the "
+        "catalog lists for it is the newest there is.",
+    )
+    refuse: str | None = Field(
+        default=None,
+        description="Why installs from this channel are refused (e.g. no recipes for it yet).",
+    )
+
+
 class Component(StrictModel):
     """`recipes/<component>/component.yaml`: editions, release catalog, detectors."""
 
@@ -80,6 +97,15 @@ class Component(StrictModel):
     editions: list[Edition] = Field(min_length=1)
     releases: list[Release] = Field(min_length=1)
     detectors: list[Detector] = Field(min_length=1)
+    channels: list[Channel] = Field(
+        default_factory=list,
+        description="Chart sources, to resolve floating pins as helm-controller does.",
+    )
+    catalog_date: str = Field(
+        default="",
+        description="When the release list was last checked (e.g. `2026-06`): a floating pin "
+        "on a channel that still publishes resolves to the newest release known then.",
+    )
     patch_upgrades: bool = Field(
         default=True,
         description="Generate a chart-bump recipe inside every release line "

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from engine.errors import DetectionError, Location
 from engine.recipe.models import Component, Detector
 from engine.recipe.versions import Catalog, Version
+from engine.repo.channels import channel_of, resolve
 from engine.repo.flux.model import FluxModel, where
 from engine.repo.flux.placement import clusters_of_doc, patched_by, place
 from engine.repo.workspace import scope_range
@@ -122,6 +123,8 @@ class Instance:
     admits: list[Version] = field(default_factory=list)
     explanation: str = ""
     clusters: list[str] = field(default_factory=list)  # the cluster roots it reaches
+    refused: str | None = None  # why Waypath cannot upgrade it (e.g. an edge channel)
+    floating: bool = False  # version = newest known of a channel that still publishes
 
     @property
     def label(self) -> str:
@@ -387,7 +390,7 @@ def detect(
             for obj in members:
                 obj = placed_core if obj is core else obj
                 instance.objects.setdefault(obj.detector, []).append(obj)
-            _read_version(instance, catalog)
+            _read_version(instance, component, catalog)
             instances.append(instance)
     if model is not None:
         for obj in objects:
@@ -433,7 +436,9 @@ def _apply_assume(
         if stated is None:
             continue
         version = catalog.parse_release(stated)
-        if instance.version is None:
+        if instance.refused:
+            continue  # refused whatever the user states: see the planner's error
+        if instance.version is None or instance.floating:
             if instance.admits and version not in instance.admits:
                 raise DetectionError(
                     f"--assume {stated} for {instance.scope}: {instance.explanation}",
@@ -462,19 +467,29 @@ def _apply_assume(
         )
 
 
-def _read_version(instance: Instance, catalog: Catalog) -> None:
+def _read_version(instance: Instance, component: Component, catalog: Catalog) -> None:
     core = instance.core
     admits = catalog.releases_for_chart(core.chart, core.pin)
     instance.admits = admits
     pin = core.pin or "(unpinned)"
     if core.pin_file:
         pin += f" by the patch in {core.pin_file}"
+    channel = channel_of(component, core.source.url if core.source else None)
+    if channel is not None and channel.refuse:
+        instance.refused = channel.refuse
+        instance.explanation = f"chart {core.chart} pin {pin}: {channel.refuse}"
+        return
     if len(admits) == 1:
         instance.version = admits[0]
         instance.explanation = f"chart {core.chart} pinned at {pin}"
     elif not admits:
         instance.explanation = f"chart {core.chart} pin {pin} admits no release Waypath knows"
     else:
+        found = resolve(component, catalog, channel, core.chart, pin, admits) if channel else None
+        if found is not None:
+            instance.version, instance.explanation = found.version, found.explanation
+            instance.floating = not found.certain
+            return
         labels = ", ".join(v.label for v in admits)
         instance.explanation = (
             f"chart {core.chart} pin {pin} admits {len(admits)} releases: {labels}"
