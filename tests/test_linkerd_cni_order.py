@@ -108,23 +108,26 @@ spec:
 """
 
 
+@pytest.mark.parametrize(
+    ("control_plane", "expected"),
+    [
+        (_CONTROL_PLANE, [{"name": "linkerd-crds"}, {"name": "linkerd2-cni"}]),
+        (
+            _CONTROL_PLANE.replace("  dependsOn:\n    - name: linkerd-crds\n", ""),
+            [{"name": "linkerd2-cni"}],
+        ),
+    ],
+    ids=["appended", "created"],
+)
 def test_the_213_hop_reverses_a_cni_that_waits_for_the_control_plane(
-    library: Library, tmp_path: Path
+    library: Library, tmp_path: Path, control_plane: str, expected: list[dict[str, str]]
 ) -> None:
-    root = build_tree(
-        tmp_path / "repo",
-        {"linkerd/control-plane.yaml": _CONTROL_PLANE, "linkerd/cni.yaml": _CNI},
-    )
+    files = {"linkerd/control-plane.yaml": control_plane, "linkerd/cni.yaml": _CNI}
+    root = build_tree(tmp_path / "repo", files)
     plan = make_plan(Workspace(root), library, PlanRequest(target="linkerd@stable-2.13"))
-    initial = {
-        p: (root / p).read_bytes() for p in ("linkerd/control-plane.yaml", "linkerd/cni.yaml")
-    }
-    steps = list(walk(plan, initial))
+    steps = list(walk(plan, {p: (root / p).read_bytes() for p in files}))
     first = all_releases(steps[0].after)  # the control-plane commit: both directions at once
-    assert depends_on(first[("linkerd", "linkerd2-cni")].data) == []
-    assert depends_on(first[("linkerd", "linkerd-control-plane")].data) == [
-        "linkerd-crds",
-        "linkerd2-cni",
-    ]
+    assert "dependsOn" not in first[("linkerd", "linkerd2-cni")].spec
+    assert first[("linkerd", "linkerd-control-plane")].spec["dependsOn"] == expected
     final = all_releases(steps[-1].after)
     assert final[("linkerd", "linkerd2-cni")].data["spec"]["values"]["image"]["version"] == "v1.2.2"
