@@ -101,3 +101,28 @@ def test_cli_writes_the_report_and_fails_on_drift(
     (tmp_path / "snaps" / "fx" / "one" / "plan.md").write_text("new\n")
     assert main(args) == 0
     capsys.readouterr()
+
+
+def test_scenarios_from_a_file_and_what_a_missing_one_needs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.authoring.snapreport import load_scenarios
+    from engine.cli import main
+    from engine.errors import UsageError
+
+    good = tmp_path / "mine.py"
+    good.write_text("SCENARIOS = []\n\ndef run(scenario, library):\n    raise AssertionError\n")
+    assert load_scenarios(str(good)).SCENARIOS == []
+    (tmp_path / "snapshots").mkdir()
+    out = tmp_path / "report.md"
+    args = ["--scenarios", str(good), "--snapshots", str(tmp_path / "snapshots")]
+    assert main(["recipe", "snapshot-report", *args, "--out", str(out)]) == 0
+    assert "The rendered snapshots match the committed files." in out.read_text()
+    bare = tmp_path / "bare.py"
+    bare.write_text("X = 1\n")
+    with pytest.raises(UsageError) as raised:
+        load_scenarios(str(bare))
+    assert raised.value.message == f"{bare} defines no SCENARIOS and run(scenario, library)"
+    assert main(["recipe", "snapshot-report", "--snapshots", str(tmp_path / "none")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: snapshot folder {tmp_path / 'none'} does not exist\n")
