@@ -22,7 +22,7 @@ from engine.planning.planner import make_plan
 from engine.recipe.loading import Library, load_library
 from engine.repo.workspace import Workspace
 from tests.checks import chart_values, flux_schema, prune_gate, release_safety, secrets
-from tests.checks.repostate import read_tree
+from tests.checks.repostate import patch_files, read_tree
 from tests.checks.scenarios import SCENARIOS, Outcome, Scenario, run
 from tests.checks.shared import REPO, shared_dir
 from tests.snapshot_ext import ScenarioSnapshot, orphan_folders
@@ -109,7 +109,7 @@ def test_flux_objects_validate_against_crds(
 ) -> None:
     outcome, plan = _plan(outcomes, scenario)
     schemas = shared_dir() / "schemas" / "flux"
-    _fail_on(flux_schema.check_plan(plan, outcome.initial, schemas))
+    _fail_on(flux_schema.check_plan(plan, outcome.initial, schemas, patch_files(scenario.root)))
 
 
 @pytest.mark.parametrize("scenario", PLANNED, ids=[s.id for s in PLANNED])
@@ -122,7 +122,7 @@ def test_values_keys_exist_in_chart(scenario: Scenario, outcomes: dict[str, Outc
 @pytest.mark.parametrize("scenario", PLANNED, ids=[s.id for s in PLANNED])
 def test_no_accidental_uninstall(scenario: Scenario, outcomes: dict[str, Outcome]) -> None:
     outcome, plan = _plan(outcomes, scenario)
-    _fail_on(release_safety.check_plan(plan, outcome.initial))
+    _fail_on(release_safety.check_plan(plan, outcome.initial, patch_files(scenario.root)))
 
 
 @pytest.mark.parametrize("scenario", PLANNED, ids=[s.id for s in PLANNED])

@@ -44,7 +44,7 @@ from engine.recipe.templating import Renderer
 from engine.recipe.versions import Catalog, Version
 from engine.repo.config import Wave
 from engine.repo.detect import Instance, InstancesByFolder, detect, paths_in_scope
-from engine.repo.flux.model import FluxModel, build_model
+from engine.repo.flux.model import FluxModel, model_for
 from engine.repo.selectors import may_deploy, norm_folder
 from engine.repo.workspace import Overlay, Workspace
 from engine.yamltext.yamldoc import gc_paused
@@ -229,10 +229,42 @@ def _deepest_kustomization(
 
 def instance_context(instance: Instance, reader: Overlay) -> dict[str, Any]:
     folder = posixpath.dirname(instance.core.path) or "."
+    values = _instance_values(instance, folder)
+    _effective_namespaces(values, instance, model_for(reader.base), reader)
     return LazyDict(
-        _instance_values(instance, folder),
+        values,
         {"kustomization": lambda: _parent_kustomization(reader, folder, instance.scope)},
     )
+
+
+def _effective_namespaces(
+    values: dict[str, Any], instance: Instance, model: FluxModel, reader: Overlay
+) -> None:
+    """Namespaces as the clusters see them: a HelmRelease without `metadata.namespace` gets
+    one from its kustomization (`namespace:`) or its Flux Kustomization
+    (`targetNamespace`). Templates then never write `null` for a namespace."""
+    core = instance.core
+    namespace = model.effective_namespace(core.path, core.doc.index) or core.namespace
+    if namespace != core.namespace:
+        values["namespace"] = namespace
+        values["release_namespace"] = core.target_namespace or namespace
+        values["storage_namespace"] = core.spec.get("storageNamespace") or namespace
+    source = values.get("source")
+    if isinstance(source, dict) and source.get("path"):
+        source["declared_namespace"] = source["namespace"]
+        if not source["namespace"]:
+            docs = reader.documents(source["path"])
+            same = [d for d in docs if (d.kind, d.name) == (source["kind"], source["name"])]
+            if same:
+                source["namespace"] = model.effective_namespace(source["path"], same[0].index)
+    for name, objects in instance.objects.items():
+        for found, context in zip(objects, values["objects"][name], strict=True):
+            own = model.effective_namespace(found.path, found.doc.index) or found.namespace
+            if own is None and posixpath.dirname(found.path) == posixpath.dirname(core.path):
+                own = namespace  # a file a step wrote beside the core: same kustomization
+            if own != found.namespace:
+                context["namespace"] = own
+                context["storage_namespace"] = found.spec.get("storageNamespace") or own
 
 
 def _instance_values(instance: Instance, folder: str) -> dict[str, Any]:
@@ -413,7 +445,7 @@ def make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> P
 
 
 def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> Plan:
-    model = build_model(workspace)  # once per run: every later question reuses it
+    model = model_for(workspace)  # once per run: every later question (and step) reuses it
     name, target, detected, instance_plans, groups = resolve_instances(
         workspace, library, request, model
     )
@@ -651,7 +683,8 @@ def _plan_phase(
     try:
         reports.extend(
             check_commit(
-                before, overlay, [c.path for c in changes], uninstalls=uninstalls, where=where
+                before, overlay, [c.path for c in changes], uninstalls=uninstalls, where=where,
+                model=model_for(overlay.base),
             )
         )
     except SafetyError as exc:

@@ -25,6 +25,7 @@ from typing import Any
 from engine.errors import Problem, SafetyError
 from engine.planning.planmodel import ReportItem
 from engine.repo.detect import helm_release_name
+from engine.repo.flux.model import FluxModel
 from engine.repo.workspace import Overlay
 
 
@@ -77,12 +78,24 @@ def _in_place(data: dict[str, Any]) -> bool:
 Key = tuple[str, str]  # (namespace or "", name)
 
 
-def _releases(overlay: Overlay, paths: Iterable[str]) -> dict[Key, tuple[str, dict[str, Any]]]:
+def is_patch(model: FluxModel | None, path: str, index: int) -> bool:
+    """Is this document a kustomize patch (read by a build, rendered by none), not an object?
+    An overlay's `kind: HelmRelease` patch renamed along with its target is no uninstall."""
+    if model is None or not model.clusters_of(path):
+        return False
+    return not model.renderings(path, index)
+
+
+def _releases(
+    overlay: Overlay, paths: Iterable[str], model: FluxModel | None
+) -> dict[Key, tuple[str, dict[str, Any]]]:
     found: dict[Key, tuple[str, dict[str, Any]]] = {}
     for path in paths:
         if not overlay.exists(path) or not path.endswith((".yaml", ".yml")):
             continue
         for doc in overlay.documents(path):
+            if is_patch(model, path, doc.index):
+                continue
             if doc.kind == "HelmRelease" and isinstance(doc.data, dict):
                 found[(doc.namespace or "", doc.name or "")] = (path, doc.data)
     return found
@@ -95,11 +108,13 @@ def check_commit(
     *,
     uninstalls: set[str],
     where: str,
+    model: FluxModel | None = None,
 ) -> list[ReportItem]:
-    """Raise SafetyError for an accidental uninstall; return reports for deliberate ones."""
+    """Raise SafetyError for an accidental uninstall; return reports for deliberate ones.
+    With the Flux `model` of the repo, patch documents are not taken for objects."""
     paths = list(paths)
-    old = _releases(before, paths)
-    new = _releases(after, paths)
+    old = _releases(before, paths, model)
+    new = _releases(after, paths, model)
     reports: list[ReportItem] = []
     problems: list[str] = []
     for key, (path, data) in sorted(old.items()):

@@ -32,11 +32,15 @@ from engine.recipe.models import (
     Selector,
     TemplateStep,
 )
+from engine.recipe.overlays import follow_patches
+from engine.recipe.renames import follow_rename
 from engine.recipe.resources import register_resource, unregister_resource
 from engine.recipe.templating import Renderer
 from engine.recipe.values_sources import follow_values
+from engine.repo.flux.model import FluxModel, model_for
 from engine.repo.selectors import ResolvedSelector, resolve, select
 from engine.repo.workspace import Overlay, safe_relpath
+from engine.yamltext.patching import OpResult
 from engine.yamltext.splice import (
     append_document,
     delete_document,
@@ -64,6 +68,13 @@ class StepRun:
     notes: Notes = field(default_factory=Notes)
     reports: list[ReportItem] = field(default_factory=list)
     redact: Callable[[Any], Any] = lambda data: data
+    model: FluxModel | None = None  # the planner's, built once per run; else built on first use
+
+    def flux(self) -> FluxModel:
+        """The Flux model of the repo as it was before any step (see model_for)."""
+        if self.model is None:
+            self.model = model_for(self.overlay.base)
+        return self.model
 
     def render(self, text: str, what: str) -> str:
         return self.renderer.string(text, self.variables, what=f"{self.where}: {what}")
@@ -124,6 +135,21 @@ def _render_ops(ops: list[Op], run: StepRun, variables: dict[str, Any]) -> list[
     return rendered
 
 
+def _refuse_null(run: StepRun, written: list[Op], results: list[OpResult]) -> None:
+    """An op whose value template rendered to nothing must not write `null` (e.g. a
+    namespace neither the document nor its kustomization sets); as a no-op it is fine."""
+    for op, result in zip(written, results, strict=False):
+        templated = isinstance(op.value, str) and "{{" in op.value
+        if templated and result.applied and result.op.value is None and op.op in ("add", "replace"):
+            raise RecipeError(
+                f"{run.where}: the value of op {op.op} {result.op.path} ({op.value}) "
+                "rendered to nothing",
+                location=Location(run.recipe_path),
+                hint="the repo does not say what it names (for a namespace: set "
+                "metadata.namespace, or `namespace:` in the kustomization.yaml)",
+            )
+
+
 def _refresh(overlay: Overlay, doc: YamlDocument) -> YamlDocument:
     return overlay.documents(doc.path)[doc.index]
 
@@ -144,12 +170,17 @@ def _patch(step: PatchStep, run: StepRun) -> None:
             where=where,
             documents=run.overlay.documents(doc.path),
         )
+        _refuse_null(run, step.patch.ops, patched.results)
         if patched.text != run.overlay.read_text(doc.path):
             run.overlay.write_text(doc.path, patched.text, documents=patched.documents)
-        if doc.kind == "HelmRelease":
+        after = _refresh(run.overlay, found)
+        if any(r.applied for r in patched.results):
+            follow_patches(run, doc, after, ops)
             after = _refresh(run.overlay, found)
+        if doc.kind == "HelmRelease":
             follow_chart_rename(run.overlay, doc, after)
             follow_values(run, after, ops)
+        follow_rename(run, doc, after)
         for result in patched.results:
             if result.applied and result.op.op in ("remove", "move", "nest", "unnest"):
                 reason = f" ({result.op.reason})" if result.op.reason else ""

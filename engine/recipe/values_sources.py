@@ -128,8 +128,7 @@ def _manual(
             "there that the new chart dropped or renamed is ignored without a warning."
         ),
     )
-    if note not in run.notes:
-        run.notes.append(note)
+    run.notes.add(note)
 
 
 def _report(

@@ -82,7 +82,7 @@ def _unescape(token: str) -> str:
     return token.replace("~1", "/").replace("~0", "~")
 
 
-def _escape(token: str) -> str:
+def escape_token(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
@@ -194,7 +194,7 @@ def resolve(
 
 
 def _pointer(tokens: list[str]) -> str:
-    return "".join("/" + _escape(t) for t in tokens)
+    return "".join("/" + escape_token(t) for t in tokens)
 
 
 def _get(data: Any, pointer: str) -> Any:

@@ -80,9 +80,16 @@ def declared_uninstall(commit: Commit, release: Release) -> bool:
     )
 
 
-def check_plan(plan: Plan, initial: dict[str, bytes]) -> list[str]:
+def check_plan(
+    plan: Plan, initial: dict[str, bytes], patches: frozenset[str] = frozenset()
+) -> list[str]:
+    """`patches`: kustomize patch files; their HelmRelease documents are not objects."""
     steps = list(walk(plan, initial))
-    states = [all_releases(initial)] + [all_releases(s.after) for s in steps]
+
+    def objects(tree: dict[str, bytes]) -> dict[tuple[str, str], Release]:
+        return all_releases({p: b for p, b in tree.items() if p not in patches})
+
+    states = [objects(initial)] + [objects(s.after) for s in steps]
     # Which commit (index) set the suspend that an object carries; -1: it was in the repo.
     suspended_by: dict[tuple[str, str], int] = {
         key: -1 for key, rel in states[0].items() if suspended(rel)

@@ -27,6 +27,24 @@ def read_tree(root: Path) -> dict[str, bytes]:
     }
 
 
+@lru_cache(maxsize=64)
+def patch_files(root: Path) -> frozenset[str]:
+    """Files every document of which is a kustomize patch (read by a build, rendered by
+    none): partial objects, so the object checks leave them alone."""
+    from engine.planning.safety import is_patch
+    from engine.repo.flux.model import build_model
+    from engine.repo.workspace import Workspace
+
+    workspace = Workspace(root)
+    model = build_model(workspace)
+    return frozenset(
+        path
+        for path in workspace.yaml_files()
+        if workspace.documents(path)
+        and all(is_patch(model, path, doc.index) for doc in workspace.documents(path))
+    )
+
+
 def load_documents(path: str, data: bytes) -> list[Any]:
     """The YAML documents of one file; raises ValueError naming the file if it is not YAML."""
     try:

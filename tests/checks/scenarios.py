@@ -111,6 +111,8 @@ SCENARIOS = [
     Scenario("enterprise-2.16", "enterprise-2.17", "linkerd@enterprise-2.17"),
     Scenario("enterprise-2.16", "enterprise-2.19", "linkerd@enterprise-2.19"),
     Scenario("base-overlays", "stable-2.12", "linkerd@stable-2.12", assume=OSS_211),
+    Scenario("flux-overlays", "stable-2.12", "linkerd@stable-2.12"),
+    Scenario("flux-overlays", "enterprise-2.16", "linkerd@enterprise-2.16"),
     Scenario(
         "not-flux",
         "no-linkerd",

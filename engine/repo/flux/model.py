@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -152,6 +153,12 @@ class FluxModel:
         if doc_index is not None:
             return list(self._renderings.get((path, doc_index), []))
         return [r for (p, _), found in sorted(self._renderings.items()) if p == path for r in found]
+
+    def effective_namespace(self, path: str, doc_index: int) -> str | None:
+        """The namespace every cluster gives a document (kustomize `namespace:`, Flux
+        `targetNamespace`), or None when no cluster renders it or they disagree."""
+        found = {r.namespace for r in self.renderings(path, doc_index) if r.namespace}
+        return found.pop() if len(found) == 1 else None
 
     def rendered_in(self, cluster: str) -> list[Rendering]:
         return list(self._by_cluster.get(cluster, []))
@@ -437,3 +444,15 @@ def build_model(reader: ModelReader) -> FluxModel:
     for renderings in model._renderings.values():
         renderings.sort(key=lambda r: (r.cluster, r.kustomization))
     return model
+
+
+_BUILT: weakref.WeakKeyDictionary[Any, FluxModel] = weakref.WeakKeyDictionary()
+
+
+def model_for(reader: ModelReader) -> FluxModel:
+    """The model of `reader` (a Workspace), built on first use and kept while it lives:
+    steps that need it outside the planner's own call share one build."""
+    found = _BUILT.get(reader)
+    if found is None:
+        found = _BUILT[reader] = build_model(reader)
+    return found

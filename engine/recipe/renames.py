@@ -1,0 +1,116 @@
+"""A renamed object takes every reference to it along, throughout the repo.
+
+When a patch changes `metadata.name` (`linkerd` -> `linkerd-control-plane`), Flux and
+kustomize still look for the old name wherever the repo names it: `dependsOn` of other
+HelmReleases and Flux Kustomizations, `healthChecks`, overlay patches (a strategic-merge
+file names its target by `metadata.name`; `patches:` and `patchesJson6902` by
+`target.name`; Flux `spec.patches` too), `valuesFrom` and `sourceRef`. Left alone, the
+overlay's `kustomize build` fails and Flux stalls the dependents. The Flux model
+(`FluxModel.references`) finds them; this module rewrites each one in place.
+
+Only references read by the clusters that render the renamed object are followed (a
+per-cluster copy of the same name elsewhere is another object); a repo the model finds no
+cluster in falls back to the instance's folder. A patch target written as a regular
+expression is not rewritten: it becomes a manual step when it no longer matches.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from engine.planning.planmodel import Note, ReportItem
+from engine.recipe.models import Op
+from engine.repo.flux.model import FluxModel
+from engine.repo.flux.references import Reference
+from engine.repo.selectors import in_scope
+from engine.yamltext.embedded import patch_embedded
+from engine.yamltext.patching import escape_token
+from engine.yamltext.textpatch import patch_text
+from engine.yamltext.yamldoc import YamlDocument
+
+if TYPE_CHECKING:
+    from engine.recipe.steps import StepRun
+
+FOLLOWED = ("HelmRelease", "Kustomization", "HelmRepository", "OCIRepository", "ConfigMap")
+
+
+def _pointer(keys: tuple[str | int, ...]) -> str:
+    return "".join("/" + escape_token(str(k)) for k in keys)
+
+
+def _value(data: object, keys: tuple[str | int, ...]) -> object:
+    for key in keys:
+        if isinstance(key, int) and isinstance(data, list) and key < len(data):
+            data = data[key]
+        elif isinstance(data, dict):
+            data = data.get(key)
+        else:
+            return None
+    return data
+
+
+def _reached(run: StepRun, model: FluxModel, before: YamlDocument, ref: Reference) -> bool:
+    clusters = set(model.clusters_of(before.path))
+    if not clusters:
+        return in_scope(ref.file, run.scope)
+    return bool(clusters & set(model.clusters_of(ref.file)))
+
+
+def follow_rename(run: StepRun, before: YamlDocument, after: YamlDocument) -> None:
+    """After a patch renamed `before` into `after`, rename every reference to it."""
+    old, new = before.name, after.name
+    kind = before.kind
+    if not old or not new or old == new or kind not in FOLLOWED:
+        return
+    model = run.flux()
+    namespace = model.effective_namespace(before.path, before.index) or before.namespace
+    for ref in model.references(kind, old, namespace, reader=run.overlay):
+        if (ref.file, ref.doc_index) == (after.path, after.index):
+            continue
+        if not _reached(run, model, before, ref):
+            continue
+        _rename_at(run, ref, kind, old, new)
+
+
+def _rename_at(run: StepRun, ref: Reference, kind: str, old: str, new: str) -> None:
+    doc = run.overlay.documents(ref.file)[ref.doc_index]
+    text = run.overlay.read_text(ref.file)
+    where = f"{run.where}: references to {kind} {old} in {ref.file}"
+    if ref.inner:
+        op = Op(op="replace", path=_pointer(ref.inner), value=new)
+        done = patch_embedded(text, doc, ref.field, [op], where=where)
+        if done is None:
+            _manual(run, ref, kind, old, new, "the inline patch is not YAML Waypath can edit")
+            return
+        new_text = done[0]
+    else:
+        current = _value(doc.data, ref.field)
+        if current != old:  # a pattern (patch target names are regular expressions)
+            if isinstance(current, str) and not _matches(current, new):
+                _manual(run, ref, kind, old, new, f"its name pattern `{current}` no longer matches")
+            return
+        op = Op(op="replace", path=_pointer(ref.field), value=new)
+        new_text = patch_text(ref.file, text, ref.doc_index, [op], where=where).text
+    if new_text != text:
+        run.overlay.write_text(ref.file, new_text)
+        run.reports.append(
+            ReportItem("rename", f"{ref.via} names {kind} {old}: now {new}", ref.file)
+        )
+
+
+def _matches(pattern: str, name: str) -> bool:
+    try:
+        return re.fullmatch(pattern, name) is not None
+    except re.error:
+        return pattern == name
+
+
+def _manual(run: StepRun, ref: Reference, kind: str, old: str, new: str, why: str) -> None:
+    line = f":{ref.line}" if ref.line else ""
+    note = Note(
+        title=f"Point {ref.file}{line} at {kind} {new}",
+        text=f"It names {kind} {old} ({ref.via}), which this commit renames to {new}; "
+        f"Waypath did not change it: {why}.",
+    )
+    run.notes.add(note)
