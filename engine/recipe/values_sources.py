@@ -51,6 +51,8 @@ def values_ops(ops: Sequence[Op]) -> list[Op]:
         path, source = _inside(op.path), _inside(op.from_)
         if op.op not in _FOLLOWED or path is None or (op.from_ is not None and source is None):
             continue
+        if op.op == "replace" and op.value is None:  # a template that rendered to nothing
+            continue
         found.append(op.model_copy(update={"path": path, "from_": source, "optional": True}))
     return found
 
