@@ -3,14 +3,9 @@ edits land where they belong, and phase pairs leave no churn."""
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 
 import pytest
-import yaml
 
 from engine.planning.planmodel import Plan
 from engine.planning.planner import PlanRequest, make_plan
@@ -18,7 +13,6 @@ from engine.recipe.loading import load_library
 from engine.repo.workspace import Workspace
 from tests.checks.repostate import read_tree, walk
 from tests.checks.scenarios import FIXTURES
-from tests.k8s_tools import K8sTools
 
 ROOT = FIXTURES / "flux-overlays"
 BASE = "infrastructure/controllers/base/linkerd"
@@ -146,51 +140,3 @@ def test_namespaces_come_from_the_kustomization(to_216: Plan, initial: dict[str,
     gates = [c for commit in to_216.commits if commit.gate for c in commit.gate.check]
     assert not any("-n None" in c for c in gates)
     assert "flux get helmreleases -n linkerd linkerd" in gates
-
-
-def _build_all(kubectl: Path, tree: Mapping[str, bytes], cache: dict[str, str]) -> list[str]:
-    """`kubectl kustomize` of every Flux Kustomization path that has a kustomization file
-    (Flux generates one for the cluster roots: plain manifests, nothing to build)."""
-    paths = sorted(
-        {
-            str(doc["spec"]["path"]).removeprefix("./")
-            for path, data in tree.items()
-            if path.endswith(".yaml")
-            for doc in yaml.safe_load_all(data)
-            if isinstance(doc, dict)
-            and doc.get("kind") == "Kustomization"
-            and str(doc.get("apiVersion", "")).startswith("kustomize.toolkit.fluxcd.io/")
-        }
-    )
-    failures = []
-    for folder in paths:
-        files = {p: b for p, b in tree.items() if p.startswith(folder.split("/")[0] + "/")}
-        if f"{folder}/kustomization.yaml" not in files:
-            continue
-        key = hashlib.sha256(repr(sorted(files.items())).encode() + folder.encode()).hexdigest()
-        if key not in cache:
-            with tempfile.TemporaryDirectory() as tmp:
-                for rel, data in files.items():
-                    target = Path(tmp) / rel
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(data)
-                done = subprocess.run(
-                    [str(kubectl), "kustomize", str(Path(tmp) / folder)],
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                cache[key] = "" if done.returncode == 0 else done.stderr.strip()
-        if cache[key]:
-            failures.append(f"{folder}: {cache[key]}")
-    return failures
-
-
-def test_every_commit_keeps_every_flux_path_building(
-    k8s_tools: K8sTools, to_212: Plan, to_216: Plan, initial: dict[str, bytes]
-) -> None:
-    cache: dict[str, str] = {}
-    assert _build_all(k8s_tools.kubectl, initial, cache) == []
-    for plan in (to_212, to_216):
-        for number, tree in enumerate(states(plan, initial), 1):
-            assert _build_all(k8s_tools.kubectl, tree, cache) == [], f"after commit {number}"
