@@ -4,6 +4,7 @@ import hashlib
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,13 +32,16 @@ def git(root: Path, *args: str) -> None:
 
 
 def test_git_ls_files_honours_gitignore(tmp_path: Path) -> None:
-    tree(tmp_path, {
-        ".gitignore": b"build/\n",
-        "a.yaml": HR,
-        "sub/b.yml": b"x: 1\n",
-        "build/out.yaml": HR,
-        "README.md": b"hi\n",
-    })
+    tree(
+        tmp_path,
+        {
+            ".gitignore": b"build/\n",
+            "a.yaml": HR,
+            "sub/b.yml": b"x: 1\n",
+            "build/out.yaml": HR,
+            "README.md": b"hi\n",
+        },
+    )
     git(tmp_path, "init", "-q")
     git(tmp_path, "add", "a.yaml")
     assert Workspace(tmp_path).yaml_files() == ["a.yaml", "sub/b.yml"]
@@ -56,16 +60,21 @@ def test_walk_outside_git_skips_dot_git_and_escaping_symlinks(tmp_path: Path) ->
 
 
 def test_prefilter_is_anchored_and_checks_contains(tmp_path: Path) -> None:
-    tree(tmp_path, {
-        "hr.yaml": HR,
-        "crd.yaml": CRD,
-        "quoted.yaml": b"\xef\xbb\xbfkind: 'HelmRelease' # x\r\nname: other\r\n",
-        "ks.yaml": b"kind: Kustomization\n",
-    })
+    tree(
+        tmp_path,
+        {
+            "hr.yaml": HR,
+            "crd.yaml": CRD,
+            "quoted.yaml": b"\xef\xbb\xbfkind: 'HelmRelease' # x\r\nname: other\r\n",
+            "ks.yaml": b"kind: Kustomization\n",
+        },
+    )
     seen: list[tuple[int, int]] = []
     ws = Workspace(tmp_path, progress=lambda done, total: seen.append((done, total)))
     assert ws.candidates(kinds=["HelmRelease"]) == ["hr.yaml", "quoted.yaml"]
-    assert ws.candidates(kinds=["HelmRelease", "Kustomization"], contains=["linkerd"]) == ["hr.yaml"]
+    assert ws.candidates(kinds=["HelmRelease", "Kustomization"], contains=["linkerd"]) == [
+        "hr.yaml"
+    ]
     assert ws.candidates(contains=["CustomResourceDefinition"]) == ["crd.yaml"]
     assert seen[-1] == (4, 4)
 
@@ -94,9 +103,16 @@ def test_overlay_changes_copy_and_reparse(tmp_path: Path) -> None:
     assert base.documents("hr.yaml")[0].name == "linkerd"
     assert overlay.yaml_files() == ["dir/new.yaml", "hr.yaml"]
     assert overlay.candidates(kinds=["HelmRelease"], contains=["linkerd-cp"]) == ["hr.yaml"]
-    assert snapshot.changes() == {"dir/new.yaml": "added", "hr.yaml": "modified", "old.yaml": "deleted"}
+    assert snapshot.changes() == {
+        "dir/new.yaml": "added",
+        "hr.yaml": "modified",
+        "old.yaml": "deleted",
+    }
     assert overlay.changes() == {
-        "dir/new.yaml": "added", "hr.yaml": "modified", "old.yaml": "deleted", "same.yaml": "deleted",
+        "dir/new.yaml": "added",
+        "hr.yaml": "modified",
+        "old.yaml": "deleted",
+        "same.yaml": "deleted",
     }
     with pytest.raises(RepoError, match="already exists"):
         overlay.move("hr.yaml", "dir/new.yaml")
@@ -208,3 +224,27 @@ def test_real_paths_answer_as_realpath_does(tmp_path: Path) -> None:
     with pytest.raises(RepoError, match="outside the repository"):
         safe_relpath(repo, "a/b/file-link.yaml", realpath=RealPaths())
     assert safe_relpath(repo, "./a//b/c.yaml", realpath=RealPaths()) == "a/b/c.yaml"
+
+
+def test_listing_a_checkout_needs_no_lstat_per_regular_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 12: the walk and the listing are one pass over the folders; a regular file's
+    # type comes with its folder's listing, only symlinks are looked at one by one.
+    build_tree(tmp_path, {f"clusters/c{n}/app/{k}.yaml": "a: 1\n" for n in range(40) for k in "ab"})
+    (tmp_path / "clusters" / "link.yaml").symlink_to(
+        tmp_path / "clusters" / "c1" / "app" / "a.yaml"
+    )
+    calls: list[str] = []
+    real_lstat = os.lstat
+
+    def counting(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        calls.append(str(path))
+        return real_lstat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "lstat", counting)
+    files = Workspace(tmp_path).yaml_files()
+    assert len(files) == 81 and "clusters/link.yaml" in files
+    link, target = tmp_path / "clusters" / "link.yaml", tmp_path / "clusters/c1/app/a.yaml"
+    # the symlink (and its target, to check it stays in the repo); no other file
+    assert {c for c in calls if c.endswith(".yaml")} == {str(link), str(target)}
