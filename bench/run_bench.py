@@ -12,8 +12,10 @@ bytes, twice, the faster kept) and then, in the same process, one operation:
 - bump: `plan` of the 2.11.3 fleet to 2.11.5 (one chart-version edit per instance);
 - model: building the Flux repo model (engine/repo/flux) once, as a run will.
 
-A run measures the three operations; each ratio is operation / floor of the same process, and
-the table gives the median over the runs with the spread (min–max). Peak memory is the
+A run measures the operations; each ratio is the operation's CPU time / the floor's CPU time
+in the same process (CPU time, not wall time: on a shared machine a busy moment stretches
+wall time for one and not the other), and the table gives the median over the runs with the
+spread (min–max); wall times are in the JSON. Peak memory is the
 process's peak RSS. Growth compares the median seconds of one size with the next. The
 start-up row times `waypath --help` and `waypath detect` on examples/ against bare
 `python -c pass` (median of 9, interleaved). Results are printed as Markdown and written to
@@ -45,8 +47,11 @@ import json, os, resource, sys, time
 from pathlib import Path
 kind, root, target = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 
+def clock():
+    return time.perf_counter(), time.process_time()
+
 def floor():
-    start = time.perf_counter()
+    start = clock()
     total = 0
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if d != ".git"]
@@ -54,31 +59,38 @@ def floor():
             if name.endswith((".yaml", ".yml")):
                 with open(os.path.join(dirpath, name), "rb") as fh:
                     total += len(fh.read())
-    return time.perf_counter() - start, total
+    end = clock()
+    return end[0] - start[0], end[1] - start[1]
 
-read_s = min(floor()[0], floor()[0])
+floors = [floor(), floor()]
+read_s = min(f[0] for f in floors)
+read_cpu = min(f[1] for f in floors)
 import gc
 gc.disable(); gc.freeze()  # as the `waypath` executable runs (engine.cli.entry)
 from engine.commands.detect import find_all
 from engine.planning.planner import PlanRequest, make_plan
 from engine.recipe.loading import load_library
 from engine.repo.workspace import Workspace
-start = time.perf_counter()
+start = clock()
 if kind == "detect":
     n = len(find_all(root, [], {}))
 elif kind == "model":
-    from engine.repo.flux import build_model
+    try:
+        from engine.repo.flux import build_model
+    except ImportError:  # an engine from before the Flux model
+        print(json.dumps(None)); sys.exit(0)
     n = len(build_model(Workspace(root)).cluster_names)
 else:
     plan = make_plan(Workspace(root), load_library(), PlanRequest(target=target))
     n = sum(len(c.changes) for c in plan.commits)
-op_s = time.perf_counter() - start
+end = clock()
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"read_s": read_s, "op_s": op_s, "peak_mb": peak_mb, "n": n}))
+print(json.dumps({"read_s": read_s, "read_cpu": read_cpu, "op_s": end[0] - start[0],
+                  "op_cpu": end[1] - start[1], "peak_mb": peak_mb, "n": n}))
 """
 
 
-def probe(kind: str, repo: Path, target: str = "") -> dict[str, float]:
+def probe(kind: str, repo: Path, target: str = "") -> dict[str, float] | None:
     done = subprocess.run(
         [sys.executable, "-c", PROBE, kind, str(repo), target],
         cwd=ROOT,
@@ -88,6 +100,7 @@ def probe(kind: str, repo: Path, target: str = "") -> dict[str, float]:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    # None: the engine has no such operation (the Flux model before it existed)
 
 
 def fleet(work: Path, shape: str, n: int, linkerd: str) -> Path:
@@ -126,15 +139,21 @@ def measure(work: Path, shape: str, n: int, runs: int, split: str, bump: str) ->
     for _ in range(runs):
         for op in OPS:  # interleaved: a slow moment of the machine hits every operation
             repo, target = jobs[op]
-            samples[op].append(probe(op, repo, target))
+            found = probe(op, repo, target)
+            if found is not None:
+                samples[op].append(found)
     files, size = repo_stats(current)
     row: dict[str, Any] = {"shape": shape, "clusters": n, "files": files, "repo_mb": round(size, 1)}
-    floors = [s["read_s"] for op in OPS for s in samples[op]]
+    floors = [s["read_cpu"] for op in OPS for s in samples[op]]
     row["read_s"] = round(statistics.median(floors), 3)
     row["read_spread"] = [round(min(floors), 3), round(max(floors), 3)]
+    row["read_wall_s"] = round(statistics.median(s["read_s"] for op in OPS for s in samples[op]), 3)
     for op in OPS:
-        ratios = [s["op_s"] / s["read_s"] for s in samples[op]]
-        row[f"{op}_s"] = round(statistics.median(s["op_s"] for s in samples[op]), 3)
+        if not samples[op]:
+            continue
+        ratios = [s["op_cpu"] / s["read_cpu"] for s in samples[op]]
+        row[f"{op}_s"] = round(statistics.median(s["op_cpu"] for s in samples[op]), 3)
+        row[f"{op}_wall_s"] = round(statistics.median(s["op_s"] for s in samples[op]), 3)
         row[f"{op}_x"] = round(statistics.median(ratios), 2)
         row[f"{op}_spread"] = [round(min(ratios), 2), round(max(ratios), 2)]
         row[f"{op}_peak_mb"] = round(max(s["peak_mb"] for s in samples[op]), 1)
@@ -176,15 +195,20 @@ def report(rows: list[dict[str, Any]], start: dict[str, float], header: str) -> 
         cells = [
             r["shape"], r["clusters"], r["files"], r["repo_mb"],
             f"{r['read_s']} ({spread(r['read_spread'])})",
-            *(f"{r[f'{op}_x']}x ({spread(r[f'{op}_spread'])})" for op in OPS),
-            r["split_peak_mb"], f"+{round(peak - r['repo_mb'], 1)}", r["model_peak_mb"],
+            *(
+                f"{r[f'{op}_x']}x ({spread(r[f'{op}_spread'])})" if f"{op}_x" in r else "–"
+                for op in OPS
+            ),
+            r["split_peak_mb"], f"+{round(peak - r['repo_mb'], 1)}", r.get("model_peak_mb", "–"),
         ]  # fmt: skip
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines.append("")
     for shape, group in itertools.groupby(rows, key=lambda r: r["shape"]):
         for a, b in itertools.pairwise(list(group)):
             factor = b["clusters"] / a["clusters"]
-            grown = ", ".join(f"{op} x{b[f'{op}_s'] / a[f'{op}_s']:.2f}" for op in OPS)
+            grown = ", ".join(
+                f"{op} x{b[f'{op}_s'] / a[f'{op}_s']:.2f}" for op in OPS if f"{op}_s" in a
+            )
             lines.append(
                 f"- growth {shape} {a['clusters']} → {b['clusters']} (x{factor:g} clusters): "
                 f"{grown}; read floor x{b['read_s'] / a['read_s']:.2f}"
@@ -222,8 +246,8 @@ def main() -> int:
     start = {"bare": 1.0, "help": 0.0, "detect": 0.0} if args.no_startup else startup()
     header = (
         f"detect: every component; split: {args.target} from stable-2.11.5 (6 phases); bump: "
-        f"{args.patch_target} from 2.11.3 (one edit per instance). Ratios to the read floor of "
-        f"the same process, median of {args.runs} runs (min–max); Python "
+        f"{args.patch_target} from 2.11.3 (one edit per instance). Ratios of CPU time to the "
+        f"read floor's in the same process, median of {args.runs} runs (min–max); Python "
         f"{sys.version.split()[0]}"
     )
     text = report(rows, start, header)
