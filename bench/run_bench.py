@@ -162,8 +162,7 @@ def measure(work: Path, shape: str, n: int, runs: int, split: str, bump: str) ->
 
 
 def startup(runs: int = 9) -> dict[str, float]:
-    script = Path(sys.executable).parent / "waypath"
-    cli = [str(script)] if script.exists() else [sys.executable, "-m", "engine.cli"]
+    cli = [sys.executable, "-m", "engine"]  # this checkout's engine, as `waypath` runs it
     commands = {
         "bare": [sys.executable, "-c", "pass"],
         "help": [*cli, "--help"],
