@@ -37,7 +37,7 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
         tag = _TAGS.get(key)
         if tag is None:
             tag = super().resolve(kind, value, implicit)
-            if len(_TAGS) < 200_000 and len(value) < 200:  # bounded: no growth on big values
+            if len(_TAGS) < 50_000 and len(value) < 100:  # bounded: ~5 MB at most
                 _TAGS[key] = tag
         return tag
 
