@@ -126,7 +126,9 @@ def repo_stats(repo: Path) -> tuple[int, float]:
     return files, size / 1024 / 1024
 
 
-def measure(work: Path, shape: str, n: int, runs: int, split: str, bump: str) -> dict[str, Any]:
+def measure(
+    work: Path, shape: str, n: int, runs: int, split: str, bump: str, ops: tuple[str, ...] = OPS
+) -> dict[str, Any]:
     current = fleet(work, shape, n, "2.11.5")
     behind = fleet(work, shape, n, "2.11.3")
     jobs = {
@@ -137,7 +139,7 @@ def measure(work: Path, shape: str, n: int, runs: int, split: str, bump: str) ->
     }
     samples: dict[str, list[dict[str, float]]] = {op: [] for op in OPS}
     for _ in range(runs):
-        for op in OPS:  # interleaved: a slow moment of the machine hits every operation
+        for op in ops:  # interleaved: a slow moment of the machine hits every operation
             repo, target = jobs[op]
             found = probe(op, repo, target)
             if found is not None:
@@ -190,7 +192,7 @@ def report(rows: list[dict[str, Any]], start: dict[str, float], header: str) -> 
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        peak = max(r[f"{op}_peak_mb"] for op in ("detect", "split", "bump"))
+        peak = max(r.get(f"{op}_peak_mb", 0) for op in ("detect", "split", "bump"))
         cells = [
             r["shape"], r["clusters"], r["files"], r["repo_mb"],
             f"{r['read_s']} ({spread(r['read_spread'])})",
@@ -198,7 +200,8 @@ def report(rows: list[dict[str, Any]], start: dict[str, float], header: str) -> 
                 f"{r[f'{op}_x']}x ({spread(r[f'{op}_spread'])})" if f"{op}_x" in r else "–"
                 for op in OPS
             ),
-            r["split_peak_mb"], f"+{round(peak - r['repo_mb'], 1)}", r.get("model_peak_mb", "–"),
+            r.get("split_peak_mb", "–"), f"+{round(peak - r['repo_mb'], 1)}",
+            r.get("model_peak_mb", "–"),
         ]  # fmt: skip
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines.append("")
@@ -233,6 +236,7 @@ def main() -> int:
     parser.add_argument("--target", default="linkerd@stable-2.12")
     parser.add_argument("--patch-target", default="linkerd@stable-2.11.5")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up row")
+    parser.add_argument("--ops", default=",".join(OPS), help="operations (default: all)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="waypath-bench-"))
     sizes = [int(s) for s in args.sizes.split(",")] + ([2000] if args.big else [])
@@ -240,7 +244,8 @@ def main() -> int:
     rows = []
     for shape in args.shapes.split(","):
         for n in sizes:
-            rows.append(measure(work, shape, n, args.runs, args.target, args.patch_target))
+            ops = tuple(args.ops.split(","))
+            rows.append(measure(work, shape, n, args.runs, args.target, args.patch_target, ops))
             print(json.dumps(rows[-1]), flush=True)
     start = {"bare": 1.0, "help": 0.0, "detect": 0.0} if args.no_startup else startup()
     header = (
