@@ -10,10 +10,11 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from engine.output.rollout import Rollout
-from engine.planning.planmodel import FileChange
+if TYPE_CHECKING:  # annotations only: `waypath detect` need not import the planner
+    from engine.output.rollout import Rollout
+    from engine.planning.planmodel import FileChange
 
 REPORT_FORMAT_VERSION = 1
 

@@ -17,13 +17,10 @@ import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, Union
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union
 
 from pydantic import BaseModel, Field, Tag, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from engine.errors import Location, Problem, RecipeError, VersionError, WaypathError
 from engine.recipe.graph import Edge, VersionGraph
@@ -32,6 +29,11 @@ from engine.recipe.models import STEP_KINDS, Component, ComponentExtension, Reci
 from engine.recipe.patchlines import patch_recipes
 from engine.recipe.versions import Catalog, parse_constraint
 from engine.yamltext.yamldoc import parse_file
+
+if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap
+# ruamel.yaml (a tenth of start-up) is imported where it is used: reading a recipe's
+# positions for an error message, not on the fast path (`_fast_data`) or from the cache.
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -73,6 +75,10 @@ def _plain(node: Any) -> Any:
 
 
 def _read_yaml(path: Path) -> CommentedMap:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -116,6 +122,8 @@ def _read_yaml(path: Path) -> CommentedMap:
 
 def _position(node: Any, key: Any) -> tuple[int, int] | None:
     """0-based line and column of the child `key` of a ruamel container."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     try:
         if isinstance(node, CommentedMap):
             child = node[key]
@@ -186,6 +194,8 @@ class _Walk:
 
 
 def _walk(model: type[BaseModel], raw: CommentedMap, loc: tuple[int | str, ...]) -> _Walk:
+    from ruamel.yaml.comments import CommentedMap
+
     walk = _Walk(position=(int(raw.lc.line), int(raw.lc.col)), node=raw)
     walk.parent_position = walk.position
     tp: Any = model

@@ -18,7 +18,7 @@ API_VERSION = "waypath.dev/v1"
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------- component
