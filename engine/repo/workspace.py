@@ -220,7 +220,7 @@ class Workspace:
         escaping the repo left out): what a kustomize build of the checkout may read."""
         listed = self._git_files()
         if listed is None:
-            listed = self._walk_files()
+            listed = [rel for rel, _ in self._walk_files()]
         base = str(self.root) + os.sep
         files = []
         for rel in listed:
