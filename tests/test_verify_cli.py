@@ -141,8 +141,9 @@ def test_missing_tools_are_skipped_not_passed(
     monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
     code, out, _ = _run(capsys, "verify", str(REPO / "examples"), "--charts", str(CHARTS))
     assert code == 0
-    assert out.startswith("verify: passed, 12 skipped\n")
+    assert out.startswith("verify: passed, 20 skipped\n")
     assert "  build      8 skipped\n" in out
+    assert "  duplicate  8 skipped\n" in out
     assert "  render     4 skipped\n" in out
     assert "build: neither kubectl nor kustomize is on PATH (or pass --kustomize CMD) (8x)" in out
     strict, _, _ = _run(capsys, "verify", str(REPO / "examples"), "--strict")
@@ -175,12 +176,15 @@ def test_plan_verify_puts_a_verdict_per_commit_in_plan_and_mr(
     assert data["verify"][1]["counts"] == {
         "build": {"pass": 2},
         "schema": {"pass": 7},
-        "reference": {"pass": 3},
+        "reference": {"pass": 5},
+        "duplicate": {"pass": 2},
         "render": {"pass": 3},
+        "wave": {},
     }
     verified = (
-        "**Verified** (`waypath verify`: kustomize build, Flux schemas, references, helm "
-        "template): passed — build 2/2, schema 7/7, reference 3/3, render 3/3"
+        "**Verified** (`waypath verify`: kustomize build, Flux schemas, references, duplicates, "
+        "helm template, waves): passed — build 2/2, schema 7/7, reference 5/5, duplicate 2/2, "
+        "render 3/3"
     )
     assert mr.read_text().count(verified) == 2
     code, out, _ = _run(capsys, *args)

@@ -187,3 +187,37 @@ def test_references_resolve_in_the_cluster() -> None:
         ),
         ("fail", "hr.yaml", "dependsOn HelmRelease x/crds: no such HelmRelease in this cluster"),
     ]
+
+
+def test_sources_must_be_in_the_cluster_with_the_referrers_namespace_by_default() -> None:
+    def hr(name: str, spec: dict[str, object]) -> Obj:
+        return Obj(f"{name}.yaml", {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                                    "metadata": {"name": name, "namespace": "linkerd"}, "spec": spec})  # fmt: skip
+
+    def source(kind: str, name: str, namespace: str) -> Obj:
+        return Obj("src.yaml", {"kind": kind, "metadata": {"name": name, "namespace": namespace}})
+
+    chart = {"chart": {"spec": {"chart": "x", "sourceRef": {"kind": "HelmRepository", "name": "repo"}}}}
+    objects = [
+        source("HelmRepository", "repo", "flux-system"),
+        source("OCIRepository", "oci", "linkerd"),
+        hr("defaulted", chart),  # no namespace: the HelmRelease's own (linkerd), not flux-system
+        hr("oci", {"chartRef": {"kind": "OCIRepository", "name": "oci"}}),
+        hr("chart", {"chartRef": {"kind": "HelmChart", "name": "c", "namespace": "flux-system"}}),
+        Obj("ks.yaml", {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                        "metadata": {"name": "apps", "namespace": "flux-system"},
+                        "spec": {"sourceRef": {"kind": "GitRepository", "name": "flux-system"}}}),
+    ]  # fmt: skip
+    results = [(r.status, r.path, r.message) for r in check_references(objects)]
+    assert results == [
+        ("fail", "defaulted.yaml",
+         "chart.spec.sourceRef HelmRepository linkerd/repo: no such HelmRepository in this cluster"),
+        ("pass", "oci.yaml", ""),
+        ("fail", "chart.yaml",
+         "chartRef HelmChart flux-system/c: no such HelmChart in this cluster"),
+        ("fail", "ks.yaml",
+         "sourceRef GitRepository flux-system/flux-system: no such GitRepository in this cluster"),
+    ]  # fmt: skip
+    # The GitRepository `flux bootstrap` made for a cluster whose sync files are not in the repo.
+    outside = [("GitRepository", "flux-system", "flux-system")]
+    assert [r.status for r in check_references(objects, outside) if r.path == "ks.yaml"] == ["pass"]

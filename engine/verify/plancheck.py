@@ -4,6 +4,10 @@ Each commit's tree is the repo's files with the plan's changes up to that commit
 on top (tree.Tree); only the files a build reads are copied to a temp dir, and builds and
 renders are cached by content across commits, so a commit re-checks only what it changed.
 The repo is never written.
+
+A commit of a wave is also checked for leaks (leaks.py): the clusters whose rendered
+output it changes must be clusters of its wave. The state before the plan is verified
+first for that comparison (its builds are cached like every other state's).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from engine.planning.planmodel import Plan
 from engine.verify.cache import VerifyCache
+from engine.verify.leaks import check_wave, wave_clusters
 from engine.verify.options import VerifyOptions
 from engine.verify.report import VerifyReport
 from engine.verify.tree import Tree
@@ -32,12 +37,22 @@ def verify_plan(
     cache = cache if cache is not None else VerifyCache()
     verdicts: list[CommitVerdict] = []
     tree = start
+    before: VerifyReport | None = None
     for number, commit in enumerate(plan.commits, 1):
         if not commit.changes:
             verdicts.append(CommitVerdict(number, commit.subject, None))
             continue
+        allowed = wave_clusters(plan, commit)
+        if allowed is not None and before is None:
+            before = verify_tree(tree, options, cache)
         tree = tree.layered({c.path: c.content for c in commit.changes})
-        verdicts.append(CommitVerdict(number, commit.subject, verify_tree(tree, options, cache)))
+        report = verify_tree(tree, options, cache)
+        if allowed is not None and before is not None and commit.wave is not None:
+            changed = [c.path for c in commit.changes]
+            for result in check_wave(commit.wave, allowed, before.outputs, report.outputs, changed):
+                report.add(result)
+        verdicts.append(CommitVerdict(number, commit.subject, report))
+        before = report
     return verdicts
 
 
@@ -76,7 +91,8 @@ def markdown_lines(report: VerifyReport) -> list[str]:
         f"{check} {c.get('pass', 0)}/{sum(c.values())}" for check, c in counts.items() if c
     )
     out = [
-        f"**Verified** (`waypath verify`: kustomize build, Flux schemas, references, helm template): {report.verdict}"
+        "**Verified** (`waypath verify`: kustomize build, Flux schemas, references, "
+        f"duplicates, helm template, waves): {report.verdict}"
         + (f" — {done}" if done else "")
     ]
     for r in report.failures:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from engine.verify.releases import Rendered
 
 Status = Literal["pass", "fail", "skip"]
-CHECKS = ("build", "schema", "reference", "render")
+CHECKS = ("build", "schema", "reference", "duplicate", "render", "wave")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class VerifyReport:
     notes: list[Note] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)  # tool -> command, or "missing: why"
     rendered: list[Rendered] = field(default_factory=list)  # not serialized: for comparisons
+    # not serialized: cluster -> repo file -> digest of what the cluster gets from it (leaks.py)
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add(self, result: CheckResult) -> None:
         if result not in self._seen:

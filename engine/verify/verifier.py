@@ -6,7 +6,8 @@
    (`spec.postBuild`) as Flux does.
 3. In each cluster: every Flux object validates against the CRDs (schemas.py), every
    `dependsOn` and Flux `healthChecks` entry names an object the cluster has
-   (references.py), and every HelmRelease whose chart is at hand renders (releases.py).
+   (references.py), every HelmRelease and Flux Kustomization's source is there too, no
+   object is defined twice (duplicates.py), and every HelmRelease whose chart is at hand renders (releases.py).
 
 Without kustomize the builds are skipped and the other checks read the YAML files below
 each Kustomization's path instead.
@@ -28,6 +29,8 @@ from engine.repo.flux import build_model
 from engine.verify import build as kbuild
 from engine.verify.cache import VerifyCache
 from engine.verify.discovery import YAML_SUFFIXES, FluxKustomization, Obj, cluster_kustomizations
+from engine.verify.duplicates import check_duplicates
+from engine.verify.leaks import rendered
 from engine.verify.options import VerifyOptions
 from engine.verify.references import check_references
 from engine.verify.releases import check_releases
@@ -55,6 +58,8 @@ class _Verifier:
         self.report = VerifyReport(tools=options.tool_labels())
         self._configmaps: list[dict[str, Any]] | None = None
         self._closures: dict[str, list[str]] = {}
+        # inferred clusters (no sync files in the repo) -> the source bootstrap created
+        self._bootstrapped: dict[str, list[tuple[str, str, str]]] = {}
 
     # -- building ------------------------------------------------------------------
 
@@ -64,16 +69,21 @@ class _Verifier:
         for problem in model.problems:
             self.report.note(problem.path, problem.reason)
         clusters = cluster_kustomizations(model, reader)
+        self._bootstrapped = {
+            c.name: [("GitRepository", c.source[1], c.source[0])]
+            for c in model.clusters
+            if c.sync_file is None
+        }
         self._prebuild([ks for members in clusters.values() for ks in members])
         built: dict[tuple[str, str], list[Obj]] = {}
-        for members in clusters.values():
+        for name, members in clusters.items():
             nodes = []
             for ks in members:
                 key = (ks.file, json.dumps(ks.spec, sort_keys=True, default=str))
                 if key not in built:
                     built[key] = self._objects_of(ks)
                 nodes.append(Node(ks, built[key]))
-            self._check_cluster(nodes)
+            self._check_cluster(name, nodes)
         return self.report
 
     def _closure(self, folder: str) -> list[str]:
@@ -196,7 +206,21 @@ class _Verifier:
 
     # -- checking a cluster ---------------------------------------------------------
 
-    def _check_cluster(self, nodes: list[Node]) -> None:
+    def _check_cluster(self, name: str, nodes: list[Node]) -> None:
+        self.report.outputs[name] = rendered(obj for node in nodes for obj in node.objects)
+        if self.options.kustomize.argv is None:
+            for node in nodes:
+                self.report.add(
+                    CheckResult(
+                        "duplicate", "skip", node.ks.file, node.ks.label,
+                        self.options.kustomize.missing,
+                    )
+                )  # fmt: skip
+        else:
+            for result in check_duplicates([(node.ks, node.objects) for node in nodes]):
+                self.report.add(result)
+        # The same object may reach the cluster twice (a Flux Kustomization is in its
+        # parent's build and is also a node); duplicates are found above, before this.
         objects: dict[tuple[str, str, str, str], Obj] = {}
         for node in nodes:
             own = Obj(node.ks.file, node.ks.data)
@@ -204,7 +228,7 @@ class _Verifier:
                 objects.setdefault((obj.origin, obj.kind, obj.namespace, obj.name), obj)
         cluster = list(objects.values())
         self._check_schemas(cluster)
-        for result in check_references(cluster):
+        for result in check_references(cluster, self._bootstrapped.get(name, [])):
             self.report.add(result)
         label = min(node.ks.file for node in nodes)
         check_releases(cluster, self.options, self.cache, self.report, label)
