@@ -15,6 +15,7 @@ from engine.output.render import commit_diffs, render_markdown
 from engine.planning.planmodel import Plan
 from engine.planning.planner import PlanRequest, make_plan
 from engine.recipe.loading import Library, bundled_recipes_dir
+from engine.repo.config import Wave, load_config
 from engine.repo.workspace import Workspace
 from tests.checks.repostate import read_tree
 from tests.checks.shared import REPO
@@ -31,6 +32,8 @@ class Scenario:
     assume: Mapping[str, str] = field(default_factory=dict)
     allow_unsupported: bool = False
     error: str | None = None  # a fragment of the expected error message, if it must fail
+    waves: bool = False  # use the waves of the fixture's waypath.yaml
+    wave: str | None = None  # --wave
 
     @property
     def id(self) -> str:
@@ -46,7 +49,14 @@ class Scenario:
             params=dict(self.params),
             assume=dict(self.assume),
             allow_unsupported=self.allow_unsupported,
+            waves=_waves(self.root) if self.waves else (),
+            wave=self.wave,
         )
+
+
+def _waves(root: Path) -> tuple[Wave, ...]:
+    config = load_config(root)
+    return tuple(config.waves) if config else ()
 
 
 OSS_211 = {"linkerd": "stable-2.11.5"}
@@ -113,6 +123,35 @@ SCENARIOS = [
     Scenario("base-overlays", "stable-2.12", "linkerd@stable-2.12", assume=OSS_211),
     Scenario("flux-overlays", "stable-2.12", "linkerd@stable-2.12"),
     Scenario("flux-overlays", "enterprise-2.16", "linkerd@enterprise-2.16"),
+    Scenario("shared-base", "enterprise-2.15", "linkerd@enterprise-2.15"),
+    Scenario(
+        "shared-base",
+        "wave-staging-refused",
+        "linkerd@enterprise-2.15",
+        waves=True,
+        wave="staging",
+        error="would change what clusters outside the wave render: production",
+    ),
+    Scenario(
+        "shared-base",
+        "waves-together",
+        "linkerd@enterprise-2.15",
+        waves=True,
+        wave="staging,production",
+    ),
+    Scenario(
+        "floating-pins",
+        "edge-refused",
+        "linkerd@enterprise-2.15",
+        error="Waypath cannot upgrade 1 linkerd instance(s)",
+    ),
+    Scenario(
+        "floating-pins",
+        "enterprise-2.15-staging-wave",
+        "linkerd@enterprise-2.15",
+        waves=True,
+        wave="staging",
+    ),
     Scenario(
         "not-flux",
         "no-linkerd",
