@@ -144,6 +144,7 @@ def test_missing_tools_are_skipped_not_passed(
     assert out.startswith("verify: passed, 20 skipped\n")
     assert "  build      8 skipped\n" in out
     assert "  duplicate  8 skipped\n" in out
+    assert "\n  wave " not in out  # plan --verify's check, not run on one tree
     assert "  render     4 skipped\n" in out
     assert "build: neither kubectl nor kustomize is on PATH (or pass --kustomize CMD) (8x)" in out
     strict, _, _ = _run(capsys, "verify", str(REPO / "examples"), "--strict")
