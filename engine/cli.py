@@ -353,6 +353,46 @@ def config() -> None:
     """The waypath.yaml file: desired releases and rollout waves."""
 
 
+@cli.group()
+def gate() -> None:
+    """Checks CI runs on a merge request of a stacked rollout."""
+
+
+@gate.command(
+    "check",
+    epilog=_examples(
+        "waypath gate check --base origin/main                # the commits this MR merges",
+        "waypath gate check --base origin/main --kubeconfig ~/.kube/prod --cluster clusters/prod",
+    ),
+)
+@REPO
+@click.option(
+    "--base", required=True, metavar="REF", help="The branch the merge request goes into."
+)
+@click.option(
+    "--head", default="HEAD", show_default=True, metavar="REF", help="The merge request's tip."
+)
+@click.option(
+    "--kubeconfig",
+    default=None,
+    metavar="FILE",
+    help="Also check with kubectl that the states merged earlier hold in this cluster.",
+)
+@click.option("--context", default=None, metavar="NAME", help="The kubeconfig context to use.")
+@click.option(
+    "--cluster",
+    default=None,
+    metavar="DIR",
+    help="With --kubeconfig: only the preconditions of files under DIR (one cluster's folder).",
+)
+def gate_check(repo: Path, **kwargs: Any) -> None:
+    """Fail when the commits BASE..HEAD would land a phase together with the phase it
+    depends on (a delete with its suspend, a control plane with its CRDs)."""
+    from engine.commands import gate as command
+
+    _run(command.check, repo=repo, **kwargs)
+
+
 @config.command("schema")
 def config_schema() -> None:
     """Print the JSON Schema of waypath.yaml."""

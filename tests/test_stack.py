@@ -254,3 +254,15 @@ def test_sync_stack_makes_the_same_branches(tmp_path: Path) -> None:
             wave=None, describe_file=None, branch=None, base=None, author=None,
             push_remote=None, force_branch=False, out=out, environ={}, stack=True,
         )
+
+
+def test_description_names_the_precondition(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path / "repo", meshy_files())
+    stack(repo, tmp_path)
+    third = (tmp_path / "mr" / "03-split.md").read_text()
+    assert "## Precondition (checked by `waypath gate check`)" in third
+    assert (
+        "- HelmRelease `meshy/meshy` (`clusters/prod/meshy/release.yaml`) is suspended in the "
+        "cluster before this step is merged"
+    ) in third
+    assert "Precondition" not in (tmp_path / "mr" / "02-suspend.md").read_text()

@@ -4,12 +4,15 @@ and N descriptions; a re-run changes nothing."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from engine.commands.gate import GateError
+from engine.commands.gate import check as gate_check
 from engine.planning.planner import PlanRequest, make_plan
 from engine.recipe.loading import load_library
 from engine.repo.workspace import Workspace
@@ -31,6 +34,13 @@ def phase_commits(repo: Path, assume: dict[str, str]) -> list[str]:
     plan = make_plan(Workspace(repo), load_library([]), request)
     made = [c for c in plan.commits if c.changes]
     return [f"{n:02d}-{c.phase}" for n, c in enumerate(made, 1)]
+
+
+NO_CLUSTER: dict[str, object] = {"kubeconfig": None, "context": None, "cluster": None}
+
+
+def check(**kwargs: object) -> int:
+    return gate_check(out=io.StringIO(), **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +88,25 @@ def test_stack_on_fixture(tmp_path: Path, name: str) -> None:
     assert f"nothing to do: no new branch in the stack {PREFIX}/" in out
     assert heads(repo) == before
     assert {p.name: p.read_bytes() for p in mr.iterdir()} == texts
+
+
+def test_gate_check_on_the_example_stack(tmp_path: Path) -> None:
+    """Merging the suspend and the split together fails; each on its own passes; the CRDs
+    and the control plane that depends on them fail together too."""
+    source, assume = SCENARIOS["example"]
+    repo = repo_from(source, tmp_path / "repo")
+    names = phase_commits(repo, assume)
+    apply(repo, target="linkerd@enterprise-2.16", assume=assume, stack=True)
+    branch = {n: f"{PREFIX}/{n}" for n in names}
+    suspend, split = names[0], names[1]
+    assert (suspend, split) == ("01-suspend", "02-split")
+    with pytest.raises(GateError, match="suspended HelmRelease linkerd/linkerd"):
+        check(repo=repo, base="main", head=branch[split], **NO_CLUSTER)
+    assert check(repo=repo, base="main", head=branch[suspend], **NO_CLUSTER) == 0
+    assert check(repo=repo, base=branch[suspend], head=branch[split], **NO_CLUSTER) == 0
+    crds = next(n for n in names if n.endswith("-crds"))
+    control_plane = names[names.index(crds) + 1]
+    with pytest.raises(GateError, match="ready HelmRelease linkerd/linkerd-enterprise-crds"):
+        check(repo=repo, base=branch[names[names.index(crds) - 1]], head=branch[control_plane],
+              **NO_CLUSTER)
+    assert check(repo=repo, base=branch[crds], head=branch[control_plane], **NO_CLUSTER) == 0

@@ -14,6 +14,7 @@ from engine.output.describe import commit_section, release_changes, rollback_lin
 from engine.output.render import code, note_checklist
 from engine.output.stack import Stack, StackBranch
 from engine.planning.planmodel import Commit
+from engine.planning.preconditions import REQUIRES, conditions
 
 
 def reference(branch: StackBranch, refs: Mapping[str, str]) -> str:
@@ -59,6 +60,19 @@ def describe_step(
     out += commit_section(
         branch.number, commit, branch.sha, rels[branch.index], next_wave != commit.wave
     )
+    needs = conditions(commit.body, REQUIRES)
+    if needs:
+        out += ["", "## Precondition (checked by `waypath gate check`)", ""]
+        out += [
+            f"- HelmRelease {code(f'{c.namespace}/{c.name}')} ({code(c.path)}) is {c.state} in "
+            "the cluster before this step is merged"
+            for c in needs
+        ]
+        out += [
+            "",
+            "The check fails when this merge request would also merge the step that makes it so; "
+            "with `--kubeconfig` it also asks the cluster.",
+        ]
     manual = _manual_after(plan.commits, branch.index)
     if manual:
         out += ["", "## Manual-only steps after this one (no commit)", ""]

@@ -35,6 +35,7 @@ from engine.planning.planmodel import (
     ReportItem,
     sha256_bytes,
 )
+from engine.planning.preconditions import add_preconditions
 from engine.planning.safety import check_commit
 from engine.recipe.graph import Edge
 from engine.recipe.loading import Library, RecipeSource
@@ -480,6 +481,9 @@ def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> 
                 commits.append(commit)
     _check_arrival(overlay, library, name, groups, request, model)
 
+    add_preconditions(
+        commits, lambda path: workspace.read_bytes(path) if workspace.exists(path) else None
+    )
     inputs = workspace.input_hashes()
     for commit in commits:
         for change in commit.changes:

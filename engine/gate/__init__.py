@@ -1,0 +1,1 @@
+"""`waypath gate check`: the preconditions of the commits a merge would land."""
