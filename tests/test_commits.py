@@ -60,6 +60,8 @@ def test_message_has_body_and_parseable_trailers(tmp_path: Path) -> None:
         "Waypath-Phase": "1/3 suspend",
         "Waypath-From": "stable-1.1.0",
         "Waypath-To": "stable-2.0.0",
+        # the last of two: one per cluster's release (see tests/test_gate.py)
+        "Waypath-Provides": "suspended meshy/meshy clusters/prod/meshy/release.yaml",
     }
     body = message(repo, BRANCH)
     assert body.startswith("meshy: install meshy-crds and meshy-control-plane [nonprod, prod]\n\n")
