@@ -161,3 +161,9 @@ def test_command_line_exit_codes(repo: Path, capsys: pytest.CaptureFixture[str])
     assert capsys.readouterr().out.endswith("gate check passed\n")
     assert main(["gate", "check", str(repo), "--base", "-x"]) == 1
     assert "--base '-x' is not a commit" in capsys.readouterr().err
+
+
+def test_a_namespace_left_to_kustomize_is_written_as_unset() -> None:
+    assert Condition.parse("ready -/linkerd-crds base/crds.yaml") == Condition(
+        "ready", "-", "linkerd-crds", "base/crds.yaml"
+    )

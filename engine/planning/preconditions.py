@@ -30,6 +30,7 @@ from engine.planning.planmodel import Commit
 REQUIRES = "Waypath-Requires"
 PROVIDES = "Waypath-Provides"
 STATES = ("suspended", "ready")
+UNSET = "-"  # the namespace of an object whose file does not set one
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -54,7 +55,7 @@ class Condition:
         namespace, slash, name = key.partition("/")
         if state not in STATES or not slash or not path:
             return None
-        if not (_NAME.fullmatch(namespace) and _NAME.fullmatch(name)):
+        if not ((namespace == UNSET or _NAME.fullmatch(namespace)) and _NAME.fullmatch(name)):
             return None  # Kubernetes names only: never an option to kubectl
         return cls(state, namespace, name, path.strip())
 
@@ -82,7 +83,8 @@ def _releases(path: str, data: bytes | None) -> dict[Key, _Release]:
             continue
         meta: dict[str, Any] = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
         spec: dict[str, Any] = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
-        namespace = str(meta.get("namespace") or "default")
+        # "-": set by kustomize or the Flux Kustomization, not in the file
+        namespace = str(meta.get("namespace") or UNSET)
         deps = []
         for dep in spec.get("dependsOn") or []:
             if isinstance(dep, dict) and dep.get("name"):
