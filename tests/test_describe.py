@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.commands import plan as plan_command
+from engine.output.describe import Described, describe
 from tests.commit_helpers import apply, use_toy_recipes_and_fixed_git
 from tests.helpers import git, git_repo, meshy_files
 
@@ -100,3 +101,21 @@ def test_description_after_a_rerun_lists_what_is_already_there(tmp_path: Path) -
     text = (tmp_path / "mr.md").read_text()
     assert "Already on this branch from an earlier run:" in text
     assert "meshy: install meshy-crds and meshy-control-plane [nonprod, prod]" in text
+
+
+def test_one_marked_bullet_per_uninstall() -> None:
+    from engine.planning.planner import PlanRequest, make_plan
+    from engine.recipe.loading import load_library
+    from engine.repo.workspace import Workspace
+
+    root = Path(__file__).parent / "fixtures" / "addons-layout"
+    plan = make_plan(
+        Workspace(root), load_library([]),
+        PlanRequest(target="linkerd@stable-2.12", assume={"linkerd": "stable-2.11.5"}),
+    )
+    text = describe([Described(plan, lambda p: (root / p).read_bytes() if (root / p).is_file() else None)])
+    marked = [line for line in text.splitlines() if line.startswith("- **Flux uninstalls this release:**")]
+    assert marked, text
+    assert all("linkerd-viz" not in line for line in text.splitlines() if line.startswith("- removes"))
+    viz = [line for line in marked if "/linkerd-viz (" in line]
+    assert len(viz) == len(set(viz)) >= 1

@@ -102,6 +102,13 @@ def _hr(key: str) -> str:
     return f"HelmRelease {code(name)}" + (f" (namespace {code(namespace)})" if namespace != "-" else "")
 
 
+def _names(key: str, message: str) -> bool:
+    """Whether a safety report's message is about HelmRelease `key` (`namespace/name`)."""
+    namespace, _, name = key.partition("/")
+    label = f"{namespace}/{name}" if namespace != "-" else name
+    return message.startswith(f"HelmRelease {label} (")
+
+
 def _hrs(keys: Sequence[str]) -> str:
     return ", ".join(_hr(k) for k in keys)
 
@@ -183,17 +190,21 @@ def commit_section(
         out.extend(f"- `{_LETTER[c.status]}` {code(c.path)}" for c in commit.changes)
         if rel.added:
             out.append(f"- creates {_hrs(rel.added)}")
-        if rel.removed:
+        uninstalled = [r for r in commit.reports if r.kind == "uninstall"]
+        # One bullet per uninstall: the report below says it, marked; not again here.
+        removed = [k for k in rel.removed if not any(_names(k, r.message) for r in uninstalled)]
+        if removed:
             out.append(
-                f"- removes {_hrs(rel.removed)}"
+                f"- removes {_hrs(removed)}"
                 + (" (suspended first, so Flux orphans the release instead of uninstalling it)"
-                   if rel.removed_suspended == rel.removed else "")
+                   if set(removed) <= set(rel.removed_suspended) else "")
             )
         if rel.suspended:
             out.append(f"- suspends {_hrs(rel.suspended)}")
         if rel.resumed:
             out.append(f"- resumes {_hrs(rel.resumed)}")
-        moved = [r for r in commit.reports if r.kind in ("values", "uninstall", "deleted")]
+        out.extend(f"- **Flux uninstalls this release:** {r.message}" for r in uninstalled)
+        moved = [r for r in commit.reports if r.kind in ("values", "deleted")]
         out.extend(
             f"- {r.message}" + (f" ({code(r.path)})" if r.path else "") for r in moved
         )
