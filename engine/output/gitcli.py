@@ -8,6 +8,7 @@ friends fix commit dates in tests; only LC_ALL=C is forced, for output we can pa
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +24,24 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _hint(stderr: str) -> str:
+_LOW_SPACE = 1024 * 1024  # bytes: below this, a failed git write is most likely a full disk
+
+
+def _free_space(root: Path) -> int | None:
+    try:
+        return shutil.disk_usage(root).free
+    except OSError:
+        return None
+
+
+def _hint(stderr: str, root: Path | None = None) -> str:
+    free = _free_space(root) if root is not None else None
+    if free is not None and free < _LOW_SPACE:
+        # git often says only "couldn't write ...lock" when the disk is full
+        return (
+            f"the disk holding the repository is full ({free // 1024} KiB free): free some "
+            "space, then run waypath again"
+        )
     if "not a git repository" in stderr:
         return "run waypath inside a git checkout, or point it at one"
     if "Please tell me who you are" in stderr or "empty ident" in stderr:
@@ -72,7 +90,7 @@ class Git:
             stderr = proc.stderr.decode("utf-8", "replace").strip()
             raise GitError(
                 f"`{' '.join(argv)}` failed (exit {proc.returncode}): {stderr}",
-                hint=_hint(stderr),
+                hint=_hint(stderr, self.root),
             )
         return proc
 
