@@ -58,7 +58,11 @@ class _Output:
 
     def write(self, text: str) -> int:
         try:
-            return self._stream.write(text)
+            try:
+                return self._stream.write(text)
+            except UnicodeEncodeError:  # a file name that is not UTF-8: show its bytes
+                raw = text.encode("utf-8", "surrogateescape")
+                return self._stream.write(raw.decode("utf-8", "backslashreplace"))
         except OSError as exc:
             raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
 

@@ -13,6 +13,7 @@ from engine.error_handler import EXIT_OK
 from engine.errors import PlanError, UsageError
 from engine.output.apply import apply_plan
 from engine.output.describe import Described, describe
+from engine.output.outfile import check_output, write_output
 from engine.output.rollout import (
     Planner,
     Rollout,
@@ -73,7 +74,7 @@ def write_description(rollout: Rollout, path: Path, base: str | None, out: TextI
         base=base,
         previous=[(c.sha, c.subject) for c in rollout.previous],
     )
-    path.write_text(text, encoding="utf-8")
+    write_output(path, text)
     out.write(f"merge request description written to {path}\n")
 
 
@@ -116,6 +117,8 @@ def _run(
         stack=stack, describe_file=describe_file, open_forge=open_forge, push_remote=push_remote
     )
     root = repo.resolve()
+    if describe_file is not None and not stack:  # checked before any change, written last
+        describe_file = check_output(describe_file, "--describe", root)
     planners: list[Planner]
     if plan_file is not None:
         if wave is not None:
@@ -192,9 +195,10 @@ def _run(
 
     planned = planners[0](root)
     plan = planned.plan
-    if describe_file is not None:
-        describe_file.write_text(describe([Described(plan, planned.read)]), encoding="utf-8")
+    description = describe([Described(plan, planned.read)]) if describe_file else None
     written = apply_plan(root, plan, allow_dirty=allow_dirty) if plan.has_changes else []
+    if describe_file is not None and description is not None:
+        write_output(describe_file, description)
     if fmt == "json":
         data = {"target": plan.target, "phases": len(plan.commits), "files": report.files(written)}
         report.write(out, "apply", data)

@@ -11,6 +11,7 @@ from typing import Any
 from engine.commands.progress import scan_progress
 from engine.errors import RepoError, UsageError
 from engine.output.apply import exclusive as locked
+from engine.output.gitcli import Git
 from engine.recipe.loading import Library, load_library
 from engine.repo.workspace import Workspace
 
@@ -23,6 +24,11 @@ def repo_root(repo: Path) -> Path:
     """The repo folder given on the command line, resolved; RepoError if it is none."""
     if not repo.is_dir():
         raise RepoError(f"{repo} is not a folder", hint="give the path of a checked-out repo")
+    if Git(repo).is_bare():
+        raise RepoError(
+            f"{repo} is a bare git repository: it has no files to upgrade",
+            hint="clone it (`git clone REPO work`) and run waypath in the clone",
+        )
     return repo.resolve()
 
 
@@ -51,9 +57,7 @@ def holding_lock(command: Callable[..., int]) -> Callable[..., int]:
 
 
 def workspace(repo: Path) -> Workspace:
-    if not repo.is_dir():
-        raise RepoError(f"{repo} is not a folder", hint="give the path of a checked-out repo")
-    return Workspace(repo.resolve(), progress=scan_progress())
+    return Workspace(repo_root(repo), progress=scan_progress())
 
 
 def parse_pairs(pairs: Sequence[str], option: str) -> dict[str, str]:

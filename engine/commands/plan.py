@@ -13,6 +13,7 @@ from engine.error_handler import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from engine.errors import UsageError
 from engine.output import render
 from engine.output.describe import Described, describe
+from engine.output.outfile import check_output, write_output
 from engine.output.rollout import plan_requests
 from engine.planning.planmodel import Plan
 from engine.planning.planner import make_plan
@@ -138,6 +139,11 @@ def run(
     schemas: Path | None = None,
 ) -> int:
     refuse_folder(describe_file)
+    # Checked before the (long) planning, written at the end.
+    if out_file is not None:
+        out_file = check_output(out_file, "--out", repo)
+    if describe_file is not None:
+        describe_file = check_output(describe_file, "--describe", repo)
     ws, plan = build(
         repo=repo,
         target=target,
@@ -162,10 +168,10 @@ def run(
             else None
         )
         described = Described(plan, _reader(ws), verified=verified)
-        describe_file.write_text(describe([described]), encoding="utf-8")
+        write_output(describe_file, describe([described]))
     text = format_plan(plan, ws, fmt, diff=diff, verdicts=verdicts)
     if out_file is not None:
-        out_file.write_text(text, encoding="utf-8")
+        write_output(out_file, text)
         out.write(f"plan written to {out_file}\n")
     else:
         out.write(text)

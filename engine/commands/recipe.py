@@ -9,6 +9,7 @@ from typing import TextIO
 
 from engine.error_handler import EXIT_ERROR, EXIT_OK
 from engine.errors import UsageError
+from engine.output.outfile import check_output, write_output
 from engine.recipe.loading import recipe_json_schema
 
 
@@ -136,11 +137,13 @@ def snapshot_report(
             hint="run it from the root of the checkout that holds snapshots/, or give "
             "--snapshots DIR (docs/snapshots.md)",
         )
+    if out_file is not None:
+        out_file = check_output(out_file, "--out")
     rendered = snapreport.render_scenarios(scenarios, lambda: libraries.load(recipe_dirs))
     drift = snapreport.compare(rendered, snapshots)
     report = snapreport.render_report(drift, snapshots=snapshots.as_posix())
     if out_file is not None:
-        out_file.write_text(report, encoding="utf-8")
+        write_output(out_file, report)
         out.write(f"snapshot report written to {out_file}\n")
     else:
         out.write(report)

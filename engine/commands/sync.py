@@ -12,6 +12,7 @@ from engine.commands.apply import inside, report_rollout, write_description
 from engine.error_handler import EXIT_OK
 from engine.errors import UsageError
 from engine.output.describe import Described, describe
+from engine.output.outfile import check_output, write_output
 from engine.output.renovate import DATA_FILE_ENV, read_data_file
 from engine.output.rollout import Planned, push
 from engine.output.sync import sync
@@ -47,6 +48,8 @@ def _run(
     stacked.check_options(
         stack=stack, describe_file=describe_file, open_forge=open_forge, push_remote=push_remote
     )
+    if describe_file is not None and not stack:  # checked before any change, written last
+        describe_file = check_output(describe_file, "--describe", repo)
     env = os.environ if environ is None else environ
     upgrades = None
     if env.get(DATA_FILE_ENV):
@@ -128,7 +131,7 @@ def _report_written(written: list[Planned], describe_file: Path | None, out: Tex
             out.write(f"nothing to do: {plan.target} is already reached\n")
     if describe_file is not None:
         parts = [Described(p.plan, p.read) for p in written]
-        describe_file.write_text(describe(parts), encoding="utf-8")
+        write_output(describe_file, describe(parts))
         out.write(f"merge request description written to {describe_file}\n")
 
 

@@ -158,6 +158,7 @@ def commit_plan(
             refuse_dirty(git)
         check_inputs(root, plan)
         final_changes(plan)  # refuses an inconsistent sequence before the first commit
+        git.check_identity(author)
         for commit in plan.commits:
             for change in commit.changes:
                 safe_path(root, change.path)

@@ -56,9 +56,21 @@ def _hint(stderr: str, root: Path | None = None) -> str:
 
 
 def _checked_name(name: str, what: str) -> str:
-    # A name starting with "-" would be read as an option by git.
-    if not name or name.startswith("-"):
-        raise GitError(f"invalid {what} name {name!r}")
+    """`name` if git accepts it as a branch or remote name (the rules of `git
+    check-ref-format`); a name starting with "-" would be read as an option by git."""
+    bad = (
+        not name
+        or name.startswith(("-", "/", "."))
+        or name.endswith(("/", ".", ".lock"))
+        or any(part in name for part in ("..", "@{", "//", "/."))
+        or any(ord(c) < 0x20 or c in " ~^:?*[\\\x7f" for c in name)
+        or name == "@"
+    )
+    if bad:
+        raise GitError(
+            f"invalid {what} name {name!r}",
+            hint="use letters, digits and - _ / . (see `git check-ref-format`)",
+        )
     return name
 
 
@@ -100,6 +112,21 @@ class Git:
     def is_repo(self) -> bool:
         proc = self.run("rev-parse", "--is-inside-work-tree", check=False)
         return proc.returncode == 0 and proc.stdout.strip() == b"true"
+
+    def is_bare(self) -> bool:
+        proc = self.run("rev-parse", "--is-bare-repository", check=False)
+        return proc.returncode == 0 and proc.stdout.strip() == b"true"
+
+    def check_identity(self, author: str | None) -> None:
+        """GitError before any change if `git commit` would refuse for want of a name."""
+        for who in ("GIT_COMMITTER_IDENT", *(() if author else ("GIT_AUTHOR_IDENT",))):
+            proc = self.run("var", who, check=False)
+            if proc.returncode != 0:
+                raise GitError(
+                    "git does not know who you are: user.name and user.email are not set",
+                    hint='run `git config user.name "Your Name"` and `git config user.email '
+                    'you@example.com` in the repository (or --global), then run waypath again',
+                )
 
     def toplevel(self) -> Path:
         return Path(self._out("rev-parse", "--show-toplevel"))
@@ -195,7 +222,8 @@ class Git:
             args.append(f"--author={author}")
         if paths is not None:
             args += ["--only", "--", *paths]
-        self.run(*args, stdin=message.encode("utf-8"))
+        # surrogateescape: a file name that is not UTF-8 goes into the message as its bytes
+        self.run(*args, stdin=message.encode("utf-8", "surrogateescape"))
         sha = self.head()
         assert sha is not None  # we just made a commit
         return sha

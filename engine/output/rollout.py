@@ -109,7 +109,11 @@ class BranchCommit:
 def branch_commits(git: Git, base: str, branch: str) -> list[BranchCommit]:
     """The non-merge commits of `branch` not reachable from `base`, oldest first."""
     fmt = f"%H%x1f%s%x1f%(trailers:key={TRAILER},valueonly,separator=%x2C)%x1e"
-    raw = git.run("log", "--reverse", "--no-merges", f"--format={fmt}", f"{base}..{branch}", "--")
+    # --end-of-options: a ref from the user (--base '--output=x') is never read as an option
+    raw = git.run(
+        "log", "--reverse", "--no-merges", f"--format={fmt}", "--end-of-options",
+        f"{base}..{branch}", "--",
+    )  # fmt: skip
     found = []
     for record in raw.stdout.decode("utf-8", "replace").split("\x1e"):
         record = record.strip("\n")
@@ -121,7 +125,9 @@ def branch_commits(git: Git, base: str, branch: str) -> list[BranchCommit]:
 
 
 def _resolve(git: Git, ref: str) -> str | None:
-    proc = git.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    proc = git.run(
+        "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
+    )
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
 
@@ -141,6 +147,11 @@ def guess_base(git: Git, branch: str) -> str:
 
 def check_branch(git: Git, branch: str, base: str) -> list[BranchCommit]:
     """Waypath's commits on `branch` since `base`; GitError if any other commit is there."""
+    if _resolve(git, base) is None:
+        raise GitError(
+            f"--base {base!r} is not a branch or commit of this repository",
+            hint="pass --base BRANCH, the branch the rollout branch was cut from",
+        )
     commits = branch_commits(git, base, branch)
     foreign = [c for c in commits if not c.recipe]
     if foreign:
