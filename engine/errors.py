@@ -102,6 +102,11 @@ class YamlError(RepoError):
     """A YAML file in the repository cannot be parsed."""
 
 
+class LimitError(YamlError):
+    """An input over the limits every input has (size, nesting, alias expansion, a FIFO
+    or device): refused as it is, never handed to a slower parser."""
+
+
 class DetectionError(WaypathError):
     """An instance's version cannot be known without help from the user."""
 

@@ -11,6 +11,7 @@ from engine.output.render import (
     render_text,
     unified_diff,
 )
+from engine.planning.planfile import parse_plan
 from engine.planning.planmodel import (
     Commit,
     FileChange,
@@ -68,6 +69,9 @@ def commit(n: int, subject: str, body: str, **extra: object) -> Commit:
     )
 
 
+OLD = b"old: true\n"
+
+
 def sample() -> Plan:
     return Plan(
         target="linkerd@stable-2.12",
@@ -88,7 +92,7 @@ def sample() -> Plan:
                 "linkerd: split linkerd2 into linkerd-crds and linkerd-control-plane",
                 "",
                 changes=[
-                    FileChange("clusters/prod/linkerd/old.yaml", "deleted", None),
+                    FileChange("clusters/prod/linkerd/old.yaml", "deleted", None, sha256_bytes(OLD)),
                     FileChange("clusters/prod/linkerd/crds.yaml", "added", CRDS),
                     FileChange(RELEASE_PATH, "modified", b"replaced\n"),
                 ],
@@ -106,7 +110,10 @@ def sample() -> Plan:
                 ],
             ),
         ],
-        inputs={RELEASE_PATH: sha256_bytes(RELEASE)},
+        inputs={
+            RELEASE_PATH: sha256_bytes(RELEASE),
+            "clusters/prod/linkerd/old.yaml": sha256_bytes(OLD),
+        },
         reports=[ReportItem("skipped", "SOPS-encrypted, not edited", "clusters/prod/secrets.yaml")],
         unverified=["linkerd-crds 1.4.0 ships the 2.12.6 CRDs"],
     )
@@ -420,7 +427,7 @@ def test_render_json_round_trips() -> None:
         "reports",
         "unverified",
     ]
-    again = Plan.from_json(raw)
+    again = parse_plan(raw)
     assert render_json(again) == text
     assert render_text(again) == render_text(sample())
     assert render_markdown(again) == render_markdown(sample())

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from engine.yamltext.inputs import load_yaml
+
 _REPO = Path(__file__).resolve().parents[2]
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -75,7 +77,8 @@ def chart_values_file(chart: str, version: str) -> ChartValues | None:
 
 @functools.cache
 def load_values(path: Path) -> Any:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
+    docs = load_yaml(path, "values file")
+    return docs[0] if docs else {}
 
 
 @functools.cache

@@ -30,6 +30,7 @@ from engine.planning.planmodel import FileChange
 from engine.recipe.loading import ComponentSource, Library, RecipeSource
 from engine.recipe.models import API_VERSION, TemplateStep
 from engine.recipe.versions import Catalog, Version
+from engine.yamltext.inputs import load_yaml
 from engine.yamltext.splice import rewrite_document
 from engine.yamltext.yamldoc import parse_file
 
@@ -289,10 +290,14 @@ def _values_block(diff: ValuesDiff, release: str, old: Path, new: Path) -> str:
 
 
 def _load_values(path: Path) -> Any:
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise UsageError(f"cannot read values file {path}: {exc}") from None
+    """A Helm values file, through the one input path (size, alias and depth limits)."""
+    docs = load_yaml(path, "values file")
+    if len(docs) > 1:
+        raise UsageError(
+            f"values file {path} holds {len(docs)} YAML documents",
+            hint="give one values file (`helm show values CHART --version V > values.yaml`)",
+        )
+    return docs[0] if docs else {}
 
 
 def new_recipe(

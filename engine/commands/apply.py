@@ -3,14 +3,13 @@ or with `--commit` as one git commit per phase on a branch."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from engine.commands import common, report, stacked
 from engine.error_handler import EXIT_OK
-from engine.errors import PlanError, UsageError
+from engine.errors import UsageError
 from engine.output.apply import apply_plan
 from engine.output.describe import Described, describe
 from engine.output.outfile import check_output, write_output
@@ -26,20 +25,9 @@ from engine.output.rollout import (
     with_old_files,
 )
 from engine.output.stack import roll_out_stack
-from engine.planning.planmodel import Plan
+from engine.planning.planfile import read_plan
 from engine.planning.planner import split_target
 from engine.repo.config import load_config
-
-
-def load_plan(path: Path) -> Plan:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise PlanError(
-            f"cannot read the plan {path}: {exc}",
-            hint="make one with `waypath plan --format json --out plan.json`",
-        ) from exc
-    return Plan.from_json(raw)
 
 
 def inside(repo: Path, path: Path | None) -> list[str]:
@@ -123,7 +111,7 @@ def _run(
     if plan_file is not None:
         if wave is not None:
             raise UsageError("--wave applies when planning; the plan file is already made")
-        fixed = load_plan(plan_file)
+        fixed = read_plan(plan_file)
         planners = [lambda root: with_old_files(root, fixed)]
         component, release = split_target(fixed.target)
         default = default_branch(component, release, wave)

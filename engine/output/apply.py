@@ -8,6 +8,8 @@ writes holds the repository's lock (lock.py) from before planning to the end.
 
 from __future__ import annotations
 
+import hashlib
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,17 +49,23 @@ def exclusive(root: Path, notices: list[str] | None = None) -> Iterator[None]:
 
 
 def check_inputs(root: Path, plan: Plan) -> None:
-    """Refuse a plan whose input files no longer hold the bytes it was made from."""
+    """Refuse a plan whose files no longer hold the bytes it was made from: every input
+    file, and every file a commit changes (its first change names the bytes it starts
+    from), so an edited or emptied `inputs` cannot skip the check."""
+    expected: dict[str, str | None] = dict(plan.inputs)
+    for commit in plan.commits:
+        for change in commit.changes:
+            expected.setdefault(change.path, change.old_sha256)  # None: added, must not exist
     problems: list[Problem] = []
-    for path, expected in sorted(plan.inputs.items()):
-        try:
-            data = (root / path).read_bytes()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            problems.append(Problem(f"{path}: missing"))
+    for path, sha in sorted(expected.items()):
+        now = _sha_of(root, path)
+        if now == sha:
             continue
-        except OSError as exc:
-            raise RepoError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        if sha256_bytes(data) != expected:
+        if sha is None:
+            problems.append(Problem(f"{path}: exists now"))
+        elif now is None:
+            problems.append(Problem(f"{path}: missing"))
+        else:
             problems.append(Problem(f"{path}: changed"))
     if problems:
         raise PlanError(
@@ -65,6 +73,28 @@ def check_inputs(root: Path, plan: Plan) -> None:
             problems=problems,
             hint="make the plan again",
         )
+
+
+def _sha_of(root: Path, path: str) -> str | None:
+    """sha256 of the regular file at repo-relative `path`; None if there is none. A FIFO
+    or device there is never opened for reading (it could block or never end)."""
+    file = root / path
+    try:
+        info = file.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise RepoError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    digest = hashlib.sha256()
+    try:
+        with open(file, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise RepoError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return digest.hexdigest()
 
 
 def final_changes(plan: Plan) -> list[FileChange]:

@@ -74,6 +74,34 @@ def _checked_name(name: str, what: str) -> str:
     return name
 
 
+def _run_to_the_end(
+    argv: list[str], cwd: Path, stdin: bytes | None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `argv`; an interrupt (Ctrl-C, SIGTERM) waits for git to end before it is raised.
+
+    subprocess.run kills the child on an interrupt: a `git commit` killed that way leaves
+    `.git/index.lock` behind and the repository unusable until someone deletes it. git
+    ends on its own within moments (or on the same Ctrl-C, cleaning up after itself)."""
+    with subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=_env(),
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        interrupted: BaseException | None = None
+        while True:
+            try:
+                out, err = proc.communicate(stdin)
+                break
+            except KeyboardInterrupt as exc:  # the handler raises only once: retry waits
+                interrupted = interrupted or exc
+    if interrupted is not None:
+        raise interrupted
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
 class Git:
     """The git checkout at (or above) `root`."""
 
@@ -86,14 +114,7 @@ class Git:
         """Run `git ARGS` in root; on failure (when `check`) raise GitError with stderr."""
         argv = ["git", *args]
         try:
-            proc = subprocess.run(
-                argv,
-                cwd=self.root,
-                env=_env(),
-                input=stdin,
-                capture_output=True,
-                check=False,
-            )
+            proc = _run_to_the_end(argv, self.root, stdin)
         except FileNotFoundError as exc:
             raise GitError(
                 "git is not installed (or not on PATH)", hint="install git and retry"

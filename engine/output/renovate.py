@@ -16,7 +16,6 @@ the repo look upgraded and skip the migration).
 
 from __future__ import annotations
 
-import json
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from engine.errors import Problem, UsageError
 from engine.recipe.loading import Library
 from engine.recipe.versions import Version
 from engine.repo.config import CONFIG_FILE, RepoConfig
+from engine.yamltext.inputs import InputError, load_json
 
 DATA_FILE_ENV = "RENOVATE_POST_UPGRADE_COMMAND_DATA_FILE"
 
@@ -40,12 +40,13 @@ class Upgrade:
 
 def read_data_file(path: Path) -> list[Upgrade]:
     try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        raw: Any = load_json(path, "Renovate data file")
+    except InputError as exc:
         raise UsageError(
-            f"cannot read the Renovate data file {path}: {exc}",
-            hint="check `dataFileTemplate` in renovate.json (see docs/renovate/)",
-        ) from exc
+            exc.message,
+            location=exc.location,
+            hint=exc.hint or "check `dataFileTemplate` in renovate.json (see docs/renovate/)",
+        ) from None
     if isinstance(raw, dict) and isinstance(raw.get("upgrades"), list):
         raw = raw["upgrades"]
     if isinstance(raw, dict):

@@ -11,8 +11,6 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from engine.errors import PlanError
-
 PLAN_FORMAT_VERSION = 1
 
 FileStatus = Literal["added", "modified", "deleted"]
@@ -38,16 +36,6 @@ class FileChange:
             "old_sha256": self.old_sha256,
             "content": None if self.content is None else self.content.decode("utf-8"),
         }
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> FileChange:
-        content = raw.get("content")
-        return cls(
-            path=raw["path"],
-            status=raw["status"],
-            content=None if content is None else content.encode("utf-8"),
-            old_sha256=raw.get("old_sha256"),
-        )
 
 
 @dataclass
@@ -186,46 +174,3 @@ class Plan:
             "reports": [asdict(r) for r in self.reports],
             "unverified": self.unverified,
         }
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Plan:
-        version = raw.get("format_version")
-        if version != PLAN_FORMAT_VERSION:
-            raise PlanError(
-                f"plan format version {version!r} is not supported (this Waypath reads "
-                f"version {PLAN_FORMAT_VERSION})",
-                hint="make the plan again with this version of waypath",
-            )
-        try:
-            commits = [
-                Commit(
-                    subject=c["subject"],
-                    body=c["body"],
-                    recipe=c["recipe"],
-                    phase=c["phase"],
-                    phase_number=c["phase_number"],
-                    phase_count=c["phase_count"],
-                    from_version=c["from_version"],
-                    to_version=c["to_version"],
-                    instances=list(c["instances"]),
-                    wave=c.get("wave"),
-                    changes=[FileChange.from_json(f) for f in c["files"]],
-                    notes=[Note(**n) for n in c.get("notes", [])],
-                    gate=GateInfo(**c["gate"]) if c.get("gate") else None,
-                    reports=[ReportItem(**r) for r in c.get("reports", [])],
-                )
-                for c in raw["commits"]
-            ]
-            return cls(
-                target=raw["target"],
-                instances=[InstancePlan(**i) for i in raw["instances"]],
-                commits=commits,
-                inputs=dict(raw["inputs"]),
-                reports=[ReportItem(**r) for r in raw.get("reports", [])],
-                unverified=list(raw.get("unverified", [])),
-            )
-        except (KeyError, TypeError) as exc:
-            raise PlanError(
-                f"the plan file is incomplete or malformed ({exc})",
-                hint="make the plan again with `waypath plan --format json --out FILE`",
-            ) from exc

@@ -22,12 +22,21 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union
 from pydantic import BaseModel, Field, Tag, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from engine.errors import Location, Problem, RecipeError, VersionError, WaypathError
+from engine.errors import (
+    LimitError,
+    Location,
+    Problem,
+    RecipeError,
+    VersionError,
+    WaypathError,
+    YamlError,
+)
 from engine.recipe.graph import Edge, VersionGraph
 from engine.recipe.libcache import cached
 from engine.recipe.models import STEP_KINDS, Component, ComponentExtension, Recipe
 from engine.recipe.patchlines import patch_recipes
 from engine.recipe.versions import Catalog, parse_constraint
+from engine.yamltext.inputs import read_text
 from engine.yamltext.yamldoc import parse_file
 
 if TYPE_CHECKING:
@@ -74,15 +83,40 @@ def _plain(node: Any) -> Any:
     return node
 
 
+def _input_error(exc: WaypathError) -> RecipeError:
+    """A file refused by the input limits, as a RecipeError listing it (one run reports
+    every broken file of a library)."""
+    return RecipeError(
+        exc.message,
+        location=exc.location,
+        hint=exc.hint,
+        problems=[Problem(exc.message, exc.location)],
+    )
+
+
+def _limits(path: Path) -> str:
+    """The file's text, read and parsed within the limits every input has (size, FIFOs,
+    nesting, alias expansion): ruamel's loader has none, and walking what it loads would
+    expand an alias bomb. Syntax errors are left to ruamel, which words them better."""
+    try:
+        text = read_text(path)  # a LimitError, or a YamlError for NUL bytes and bad UTF-8
+    except YamlError as exc:
+        raise _input_error(exc) from None
+    try:
+        parse_file(str(path), text)
+    except LimitError as exc:
+        raise _input_error(exc) from None
+    except WaypathError:
+        pass
+    return text
+
+
 def _read_yaml(path: Path) -> CommentedMap:
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"cannot read {path}: {exc}", location=Location(str(path))) from None
+    text = _limits(path)
     try:
         documents = [d for d in YAML(typ="rt").load_all(text) if d is not None]
     except MarkedYAMLError as exc:
@@ -392,8 +426,10 @@ def _fast_data(path: Path) -> Any:
     """The file's one mapping through the C parser (duplicate keys refused), or None when
     anything is unusual: the slow path then reports it with its position."""
     try:
-        docs = [d for d in parse_file(str(path), path.read_text(encoding="utf-8")) if d.data is not None]
-    except (OSError, UnicodeDecodeError, WaypathError):
+        docs = [d for d in parse_file(str(path), read_text(path)) if d.data is not None]
+    except LimitError as exc:
+        raise _input_error(exc) from None
+    except WaypathError:
         return None
     if len(docs) != 1 or not isinstance(docs[0].data, dict):
         return None

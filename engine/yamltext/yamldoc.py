@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from engine.errors import Location, YamlError
+from engine.errors import LimitError, Location, YamlError
 
 # The C loader is ~10x faster; its marks count characters like the pure-Python one.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -196,7 +196,7 @@ def _check_depth(path: str, text: str) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise YamlError(
+                    raise LimitError(
                         f"YAML nesting deeper than {MAX_DEPTH} levels",
                         location=Location(path, _line(event.start_mark)),
                         hint="this is not a Kubernetes manifest; exclude the file from the repo",
@@ -217,7 +217,7 @@ def _check_nodes(path: str, root: yaml.Node) -> bool:
         node, depth = stack.pop()
         count += 1
         if count > MAX_NODES or depth > MAX_DEPTH:
-            raise YamlError(
+            raise LimitError(
                 f"document expands to more than {MAX_NODES} nodes or {MAX_DEPTH} levels "
                 "(an alias bomb?)",
                 location=Location(path, root.start_mark.line + 1),
@@ -425,7 +425,7 @@ def parse_file(path: str, text: str) -> list[YamlDocument]:
 
 def _parse_file(path: str, text: str) -> list[YamlDocument]:
     if len(text) > MAX_CHARS:
-        raise YamlError(
+        raise LimitError(
             f"file is too large to parse ({len(text) // 1024} KiB; the limit is "
             f"{MAX_CHARS // 1024} KiB)",
             location=Location(path, 1),
