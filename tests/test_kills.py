@@ -128,8 +128,9 @@ def test_a_rerun_after_a_kill_at_a_random_moment_ends_as_an_uninterrupted_run(
         assert "Traceback" not in text, (trial, text)
         if how == "SIGKILL":
             assert run.returncode in (0, -signal.SIGKILL), (trial, run.returncode, text)
-        else:  # handled like Ctrl-C: rolled back, exit 130 (or done before it came)
-            assert run.returncode in (0, 130), (trial, run.returncode, text)
+        else:  # handled like Ctrl-C: rolled back, exit 130 (or done before it came, or
+            # came during Python's start-up, before any handler or change: the default end)
+            assert run.returncode in (0, 130, -sig), (trial, run.returncode, text)
             if run.returncode == 130:
                 assert not list(repo.rglob(".*.waypath-*")), trial
                 assert not (repo / ".git" / "waypath-journal.json").exists(), trial
