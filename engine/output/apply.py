@@ -52,18 +52,18 @@ def check_inputs(root: Path, plan: Plan) -> None:
     """Refuse a plan whose files no longer hold the bytes it was made from: every input
     file, and every file a commit changes (its first change names the bytes it starts
     from), so an edited or emptied `inputs` cannot skip the check."""
-    expected: dict[str, str | None] = dict(plan.inputs)
+    expected: dict[str, str] = dict(plan.inputs)
     for commit in plan.commits:
         for change in commit.changes:
-            expected.setdefault(change.path, change.old_sha256)  # None: added, must not exist
+            if change.old_sha256 is not None:  # a file the commit starts from
+                expected.setdefault(change.path, change.old_sha256)
     problems: list[Problem] = []
     for path, sha in sorted(expected.items()):
+        safe_path(root, path)  # never read outside the checkout
         now = _sha_of(root, path)
         if now == sha:
             continue
-        if sha is None:
-            problems.append(Problem(f"{path}: exists now"))
-        elif now is None:
+        if now is None:
             problems.append(Problem(f"{path}: missing"))
         else:
             problems.append(Problem(f"{path}: changed"))
@@ -158,6 +158,9 @@ def apply_plan(root: Path, plan: Plan, *, allow_dirty: bool = False) -> list[Fil
     with exclusive(root):
         if in_git and not allow_dirty:
             refuse_dirty(git)
+        for commit in plan.commits:
+            for change in commit.changes:
+                safe_path(root, change.path)
         check_inputs(root, plan)
         changes = final_changes(plan)
         write_changes(root, changes, folder=lock_folder(root))
@@ -186,12 +189,12 @@ def commit_plan(
     with exclusive(root):
         if not allow_dirty:
             refuse_dirty(git)
-        check_inputs(root, plan)
-        final_changes(plan)  # refuses an inconsistent sequence before the first commit
-        git.check_identity(author)
         for commit in plan.commits:
             for change in commit.changes:
                 safe_path(root, change.path)
+        check_inputs(root, plan)
+        final_changes(plan)  # refuses an inconsistent sequence before the first commit
+        git.check_identity(author)
         if branch is not None:
             if git.branch_exists(branch):
                 raise GitError(

@@ -135,7 +135,11 @@ class Git:
         return proc.returncode == 0 and proc.stdout.strip() == b"true"
 
     def is_bare(self) -> bool:
-        proc = self.run("rev-parse", "--is-bare-repository", check=False)
+        """Whether root is a bare repository (False too when git is not installed)."""
+        try:
+            proc = self.run("rev-parse", "--is-bare-repository", check=False)
+        except GitError:
+            return False
         return proc.returncode == 0 and proc.stdout.strip() == b"true"
 
     def check_identity(self, author: str | None) -> None:
