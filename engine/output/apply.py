@@ -49,14 +49,9 @@ def exclusive(root: Path, notices: list[str] | None = None) -> Iterator[None]:
 
 
 def check_inputs(root: Path, plan: Plan) -> None:
-    """Refuse a plan whose files no longer hold the bytes it was made from: every input
-    file, and every file a commit changes (its first change names the bytes it starts
-    from), so an edited or emptied `inputs` cannot skip the check."""
-    expected: dict[str, str] = dict(plan.inputs)
-    for commit in plan.commits:
-        for change in commit.changes:
-            if change.old_sha256 is not None:  # a file the commit starts from
-                expected.setdefault(change.path, change.old_sha256)
+    """Refuse a plan whose input files no longer hold the bytes it was made from (a plan
+    read from a file has an input for every file it changes: planfile.read_plan)."""
+    expected = dict(plan.inputs)
     problems: list[Problem] = []
     for path, sha in sorted(expected.items()):
         safe_path(root, path)  # never read outside the checkout
