@@ -350,3 +350,17 @@ def test_fixture_canaries_never_leave_their_files(
     after = snapshot_bytes(repo)
     for path, data in holders.items():
         assert after.get(path) == data, f"{path} changed"
+
+
+def test_a_secret_is_redacted_wherever_it_is_nested() -> None:
+    from engine.planning.planner import redact
+
+    secret = {"kind": "Secret", "data": {"token": "Y2FuYXJ5"}, "stringData": {"pw": "canary"}}
+    listed = {"apiVersion": "v1", "kind": "List", "items": [{"kind": "ConfigMap"}, secret]}
+    redacted = redact(listed)
+    assert redacted["items"][1]["data"] == {"token": "<redacted>"}
+    assert redacted["items"][1]["stringData"] == {"pw": "<redacted>"}
+    assert redacted["items"][0] is listed["items"][0]
+    assert "canary" not in repr(redact({"a": {"b": [secret]}}))
+    plain = {"kind": "ConfigMap", "data": {"x": "1"}}
+    assert redact(plain) is plain

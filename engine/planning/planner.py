@@ -85,13 +85,25 @@ def redact(data: Any) -> Any:
     if isinstance(data, dict) and isinstance(data.get("sops"), dict):
         data = {k: _redact_encrypted(v) for k, v in data.items() if k != "sops"}
         data["sops"] = REDACTED
-    if isinstance(data, dict) and data.get("kind") == "Secret":
-        copy = dict(data)
+    return _redact_secrets(data)
+
+
+def _redact_secrets(value: Any) -> Any:
+    """Redact by what a value is, not where it sits: every mapping of `kind: Secret`,
+    however deep (the items of a `kind: List`, a template's own nesting), loses the values
+    of its `data` and `stringData`. Copies only what it changes."""
+    if isinstance(value, list):
+        items = [_redact_secrets(v) for v in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    if not isinstance(value, dict):
+        return value
+    copy = {k: _redact_secrets(v) for k, v in value.items()}
+    if value.get("kind") == "Secret":
         for key in ("data", "stringData"):
             if isinstance(copy.get(key), dict):
                 copy[key] = {k: REDACTED for k in copy[key]}
-        return copy
-    return data
+    changed = any(copy[k] is not value[k] for k in value)
+    return copy if changed else value
 
 
 def _redact_encrypted(value: Any) -> Any:
