@@ -119,3 +119,12 @@ def test_one_marked_bullet_per_uninstall() -> None:
     assert all("linkerd-viz" not in line for line in text.splitlines() if line.startswith("- removes"))
     viz = [line for line in marked if "/linkerd-viz (" in line]
     assert len(viz) == len(set(viz)) >= 1
+
+
+def test_an_unverified_note_repeated_by_each_wave_is_listed_once(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path / "repo", {**meshy_files(pin="1.1.0"), "waypath.yaml": WAVES})
+    text = describe_plan(repo, "meshy@pro-3.0", tmp_path / "mr.md")
+    unverified = text.split("## Unverified facts")[1].split("\n## ")[0]
+    lines = [line for line in unverified.splitlines() if "Create the Secret meshy-license" in line]
+    assert len(lines) == 1
+    assert "[nonprod]”" in lines[0] and "[prod]”" in lines[0]

@@ -317,9 +317,14 @@ def describe(
                 rollback.append(rollback_lines(number, commit, sha, rels[index]))
 
     facts = [f for p in parts for f in p.plan.unverified]
-    flagged = [
-        (c.subject, n.title) for p in parts for c in p.plan.commits for n in c.notes if n.unverified
-    ]
+    # A flagged note is one fact however many commits (waves, clusters) repeat it: listed once,
+    # with the commits that carry it.
+    flagged: dict[str, list[str]] = {}
+    for p in parts:
+        for c in p.plan.commits:
+            for n in c.notes:
+                if n.unverified and c.subject not in flagged.setdefault(n.title, []):
+                    flagged[n.title].append(c.subject)
     if facts or flagged:
         out += ["", "## Unverified facts", ""]
         out += [
@@ -327,7 +332,10 @@ def describe(
             "",
         ]
         out.extend(f"- {fact}" for fact in dict.fromkeys(facts))
-        out.extend(f"- {title} (in “{subject}”)" for subject, title in dict.fromkeys(flagged))
+        out.extend(
+            f"- {title} (in " + ", ".join(f"“{s}”" for s in subjects) + ")"
+            for title, subjects in flagged.items()
+        )
 
     if rollback:
         out += ["", "## Rolling back", ""]
