@@ -392,3 +392,24 @@ def test_append_of_an_object_already_there_with_other_content_is_an_error(
     message = info.value.render()
     assert "clusters/prod/meshy/repository.yaml" in message
     assert "HelmRepository meshy with other content" in message
+
+
+def test_deleting_the_last_manifest_of_a_flux_path_keeps_the_folder_building(
+    tmp_path: Path,
+) -> None:
+    # clusters/prod/meshy is the spec.path of the Flux Kustomization `meshy`. A folder with no
+    # file left vanishes from git and Flux stops with "kustomization path not found" instead
+    # of pruning: the folder keeps an empty kustomization.yaml.
+    repo = build_tree(tmp_path / "repo", meshy_files(clusters=("prod",)))
+    (repo / "clusters/prod/meshy/kustomization.yaml").unlink()  # Flux generates one
+    (repo / "clusters/prod/release").mkdir()
+    (repo / "clusters/prod/meshy/release.yaml").rename(repo / "clusters/prod/release/release.yaml")
+    steps = "      - delete: {path: clusters/prod/meshy/repository.yaml}\n"
+    lib = _recipe_dir(tmp_path, BROKEN_HEAD + steps + BUMP_PHASE)
+    library = load_library([lib], include_bundled=False)
+    plan = make_plan(Workspace(repo), library, PlanRequest(target="meshy@stable-1.1"))
+    changes = {c.path: c for c in plan.commits[0].changes}
+    kept = changes["clusters/prod/meshy/kustomization.yaml"]
+    assert changes["clusters/prod/meshy/repository.yaml"].content is None
+    assert kept.content is not None and b"resources: []" in kept.content
+    assert any(r.kind == "kept-folder" for r in plan.commits[0].reports)

@@ -46,10 +46,6 @@ KNOWN: dict[str, str] = {
         "documented path), podinfo's dependsOn on linkerd-viz has nothing to wait for; Flux "
         "holds podinfo not ready until the next commit re-creates linkerd-viz"
     ),
-    r"spec\.path '\./clusters/(prod|nonprod)/link-viz': no such folder": (
-        "the extension's folder is deleted one commit before the Flux Kustomization that "
-        "points at it (addons-layout: the Kustomization fails to reconcile in between)"
-    ),
 }
 
 # Values recipes may write that do not change the chart's output, on purpose:

@@ -7,6 +7,7 @@ patches compare data before writing, templates compare rendered data with what i
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,6 +275,7 @@ def _template(step: TemplateStep, run: StepRun) -> None:
             run.overlay.write_text(path, text + "\n")
         if again is None:
             mark_like(run.overlay, path, _core_in_repo(run))
+        _drop_kept_folder(run, path)
         if body.register_:
             register_resource(run.overlay, path, run.reports)
         return
@@ -397,6 +399,7 @@ def _delete(step: DeleteStep, run: StepRun) -> None:
         _check_all_writable(_documents_if_yaml(run, path))
         run.overlay.delete(path)
         unregister_resource(run.overlay, path, run.reports)
+        _keep_flux_path(run, path)
         return
     assert body.select is not None
     _, docs = run.select(body.select)
@@ -412,10 +415,56 @@ def _delete(step: DeleteStep, run: StepRun) -> None:
         if not remaining:
             run.overlay.delete(doc.path)
             unregister_resource(run.overlay, doc.path, run.reports)
+            _keep_flux_path(run, doc.path)
         else:
             text = run.overlay.read_text(doc.path)
             run.overlay.write_text(doc.path, delete_document(text, doc))
         run.reports.append(ReportItem("deleted", f"deleted {doc.kind} {doc.name}", doc.path))
+
+
+_EMPTY_KUSTOMIZATION = """\
+# Kept by waypath: a Flux Kustomization builds this folder, and its last manifest was
+# removed. Without a file here git drops the folder, and Flux fails with "kustomization
+# path not found" instead of pruning what the folder used to apply.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: []
+"""
+
+
+def _keep_flux_path(run: StepRun, deleted: str) -> None:
+    """A Flux Kustomization's `spec.path` folder whose last YAML file a step deleted gets an
+    empty kustomization.yaml: the Kustomization then builds nothing and prunes the objects
+    (an extension's uninstall happens), where a vanished folder would stop it with "path not
+    found" (kustomize-flux.md 1.1-1.2) until a later commit, and the uninstall gate could not
+    pass. A later step that re-creates a file there lists it in this kustomization."""
+    folder = posixpath.dirname(deleted)
+    if folder in ("", ".") or run.overlay.has_yaml_under(folder):
+        return
+    if not any(ks.path == folder for ks in run.flux().kustomizations):
+        return
+    placeholder = posixpath.join(folder, "kustomization.yaml")
+    run.overlay.write_text(placeholder, _EMPTY_KUSTOMIZATION)
+    run.reports.append(
+        ReportItem(
+            "kept-folder",
+            f"{folder} is a Flux Kustomization path with no manifest left: an empty "
+            "kustomization.yaml keeps it building (nothing applied, the old objects pruned)",
+            placeholder,
+        )
+    )
+
+
+def _drop_kept_folder(run: StepRun, created: str) -> None:
+    """A file created where an earlier phase of this plan left the empty kustomization.yaml
+    of `_keep_flux_path`: the placeholder goes again, so the folder is as the repo had it."""
+    placeholder = posixpath.join(posixpath.dirname(created), "kustomization.yaml")
+    if (
+        run.overlay.exists(placeholder)
+        and not run.overlay.base.exists(placeholder)
+        and run.overlay.read_text(placeholder) == _EMPTY_KUSTOMIZATION
+    ):
+        run.overlay.delete(placeholder)
 
 
 def _documents_if_yaml(run: StepRun, path: str) -> list[YamlDocument]:

@@ -215,6 +215,13 @@ class Workspace:
             self._known = set(self._files)
         return list(self._files)
 
+    def yaml_files_view(self) -> list[str]:
+        """The sorted list `yaml_files` copies; callers must not change it."""
+        if self._files is None:
+            self.yaml_files()
+        assert self._files is not None
+        return self._files
+
     def all_files(self) -> list[str]:
         """Sorted repo-relative paths of every regular file (git-ignored files and symlinks
         escaping the repo left out): what a kustomize build of the checkout may read."""
@@ -425,6 +432,17 @@ class Overlay:
         if path in self._deleted:
             return False
         return self.base.exists(path)
+
+    def has_yaml_under(self, folder: str) -> bool:
+        """True when a YAML file below `folder` is left in this view (bisect, no copy)."""
+        prefix = folder.rstrip("/") + "/" if folder not in ("", ".") else ""
+        listed = self.base.yaml_files_view()
+        at = bisect.bisect_left(listed, prefix)
+        while at < len(listed) and listed[at].startswith(prefix):
+            if listed[at] not in self._deleted:
+                return True
+            at += 1
+        return any(p.startswith(prefix) and p.endswith(YAML_SUFFIXES) for p in self._written)
 
     def yaml_files(self) -> list[str]:
         files = {p for p in self.base.yaml_files() if p not in self._deleted}
