@@ -217,3 +217,25 @@ def test_zz_concurrency_figures(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         for kind, number in sorted(FIGURES.items()):
             print(f"\n[concurrency] {kind}: {number}")
+
+
+def test_a_run_arriving_before_the_holder_wrote_its_name_still_names_it(tmp_path: Path) -> None:
+    # The holder writes "pid/since" just after flock(); a run arriving in between used to
+    # say "since an unknown time (pid unknown)" (seen in CI). It now waits for the name.
+    import fcntl
+
+    from engine.output import lock as lock_module
+
+    path = tmp_path / "waypath.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held, no name written yet
+    late = threading.Timer(0.1, lock_module._write_owner, args=(fd,))
+    late.start()
+    try:
+        with pytest.raises(GitError) as info, repo_lock(path):
+            pass
+    finally:
+        late.join()
+        os.close(fd)
+    assert HELD.search(info.value.render()) is not None, info.value.render()
+    assert f"(pid {os.getpid()})" in info.value.render()

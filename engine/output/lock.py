@@ -13,6 +13,7 @@ import errno
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -131,12 +132,23 @@ def _write_owner(fd: int) -> None:
         os.pwrite(fd, f"pid {os.getpid()}\nsince {since}\n".encode(), 0)
 
 
-def _owner(fd: int) -> str:
+def _owner_fields(fd: int) -> dict[str, str]:
     try:
         text = os.pread(fd, 200, 0).decode("utf-8", "replace")
     except OSError:
         text = ""
-    fields = dict(line.split(" ", 1) for line in text.splitlines() if " " in line)
+    return dict(line.split(" ", 1) for line in text.splitlines() if " " in line)
+
+
+def _owner(fd: int) -> str:
+    # The holder writes its name just after taking the lock: a run that arrives in between
+    # reads an empty file. Wait a moment (at most half a second) for the name to appear.
+    fields = _owner_fields(fd)
+    for _ in range(20):
+        if "pid" in fields and "since" in fields:
+            break
+        time.sleep(0.025)
+        fields = _owner_fields(fd)
     since = fields.get("since", "an unknown time").strip()
     pid = fields.get("pid", "unknown").strip()
     return f"since {since} (pid {pid})"
