@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,89 @@ def test_builtin_field_list_reads_keyed_paths(
         )
     finally:
         reference.crd_schemas.cache_clear()
+
+
+# --- `recipe lint PATH` lints exactly PATH ---------------------------------------------
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A folder that is not a library: the meshy component beside a broken one and junk,
+    as when `recipe lint ~/work/meshy` is run in a home folder."""
+    from tests.helpers import RECIPES
+
+    shutil.copytree(RECIPES / "meshy", tmp_path / "meshy")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "component.yaml").write_text("kind: Component\nname: [broken\n")
+    (tmp_path / "notes.yaml").write_text("junk: [\n")
+    recipe = tmp_path / "meshy" / "stable-1.0-to-stable-1.1.yaml"
+    recipe.write_text(recipe.read_text().replace("\nsummary:", "\n# TODO(waypath): why\nsummary:"))
+    return tmp_path
+
+
+def _lint_lines(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    code = main(["recipe", "lint", *args])
+    out, err = capsys.readouterr()
+    return code, [line for line in (out + err).splitlines() if not line.startswith("note: ")]
+
+
+def test_lint_of_a_component_folder_lints_that_component_not_its_siblings(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines = _lint_lines(capsys, str(home / "meshy"))
+    assert (code, lines) == (
+        1,
+        [f"{home}/meshy/stable-1.0-to-stable-1.1.yaml:6:3: todo: why", "1 problem(s), 0 warning(s)"],
+    )
+    code, lines = _lint_lines(capsys, str(home / "meshy" / "component.yaml"))
+    assert lines[0] == f"{home}/meshy/stable-1.0-to-stable-1.1.yaml:6:3: todo: why"
+
+
+def test_lint_of_a_recipe_file_lints_that_file(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _lint_lines(capsys, str(home / "meshy" / "stable-1.1-to-stable-2.0.yaml")) == (
+        0,
+        ["recipes ok (0 warning(s))"],
+    )
+    code, lines = _lint_lines(capsys, str(home / "meshy" / "stable-1.0-to-stable-1.1.yaml"))
+    assert (code, lines[0]) == (1, f"{home}/meshy/stable-1.0-to-stable-1.1.yaml:6:3: todo: why")
+
+
+def test_lint_of_a_library_lints_every_component(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines = _lint_lines(capsys, str(home))
+    assert code == 1
+    assert [line.split(": ")[0] for line in lines[:-1]] == [
+        f"{home}/meshy/stable-1.0-to-stable-1.1.yaml:6:3",
+        f"{home}/other/component.yaml:3:1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("notes.yaml", "notes.yaml is not a recipe file (a .yaml file in a folder with component.yaml"),
+        ("meshy/templates", "meshy/templates is neither a recipe library (a folder of <component>/"),
+        ("meshy/templates/crds.yaml.j2", "meshy/templates/crds.yaml.j2 is not a recipe file"),
+        ("meshy/tests/c1/case.yaml", "meshy/tests/c1/case.yaml is not a recipe file"),
+    ],
+)
+def test_lint_of_something_else_is_a_clear_error(
+    home: Path, capsys: pytest.CaptureFixture[str], path: str, says: str
+) -> None:
+    (home / "meshy" / "tests" / "c1").mkdir(parents=True)
+    (home / "meshy" / "tests" / "c1" / "case.yaml").write_text("target: meshy@stable-1.1\n")
+    code, lines = _lint_lines(capsys, str(home / path))
+    assert code == 1
+    assert lines[0].startswith(f"error: {home}/{says}")
+    assert lines[1].startswith("hint: give a recipe library, a component folder or a recipe file")
+
+
+def test_lint_reports_a_symlink_out_of_the_library_without_reading_it(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (home / "meshy" / "extra.yaml").symlink_to(home / "notes.yaml")
+    code, lines = _lint_lines(capsys, str(home / "meshy"))
+    assert code == 1
+    assert lines[0].startswith(
+        f"{home}/meshy/extra.yaml:1:1: symlink: is a symlink to {home}/notes.yaml, outside {home}/meshy"
+    )
+    assert not any("junk" in line or "yaml-syntax" in line for line in lines)

@@ -216,3 +216,17 @@ def test_new_refuses_a_hop_the_library_already_has(
         and "recipe `enterprise-2.15-to-enterprise-2.16` already exists in " in err
     )
     assert not (tmp_path / "lib").exists()
+
+
+def test_new_never_writes_through_a_component_folder_symlinked_out_of_the_library(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recipes = tmp_path / "my-recipes"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    recipes.mkdir()
+    (recipes / "linkerd").symlink_to(elsewhere)
+    assert main([*NEW, "--recipes", str(recipes)]) == 1
+    err = capsys.readouterr().err
+    assert f"  - {recipes}/linkerd: is a symlink to {elsewhere}, outside {recipes}" in err
+    assert list(elsewhere.iterdir()) == []

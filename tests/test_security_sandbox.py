@@ -170,10 +170,15 @@ OUTSIDE_NAMES = [
 
 
 @pytest.mark.parametrize("how", ["include", "import", "extends", "source"])
-def test_templates_cannot_read_outside_the_recipe_folder(tmp_path: Path, how: str) -> None:
+def test_templates_cannot_read_outside_the_recipe_folder(
+    tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Pins: _RecipeLoader (resolve, then is_relative_to the recipe folder). Without it
     # (e.g. a FileSystemLoader("/") or a loader that does not resolve symlinks) the canary
-    # below would be rendered into the plan.
+    # below would be rendered into the plan. The library's symlinks out of it are refused
+    # before loading (engine/recipe/confine.py, tested below); that check is switched off
+    # here so the loader's own is tested too (a link made after loading, say).
+    monkeypatch.setattr("engine.recipe.loading.check_library_links", lambda dirs: None)
     outside = tmp_path / "outside.txt"
     outside.write_text("CANARY-OUTSIDE-THE-RECIPE\n")
     (tmp_path / "outdir").mkdir()
@@ -198,6 +203,24 @@ def test_templates_cannot_read_outside_the_recipe_folder(tmp_path: Path, how: st
             plan(repo, tmp_path / "lib")
         assert "template not found" in info.value.message, name
         assert "CANARY" not in info.value.render()
+
+
+def test_a_template_symlinked_out_of_the_library_is_refused_before_loading(
+    tmp_path: Path,
+) -> None:
+    from engine.errors import RecipeError
+
+    (tmp_path / "outside.txt").write_text("CANARY-OUTSIDE-THE-RECIPE\n")
+    repo = build_tree(tmp_path / "repo", meshy_files(clusters=("prod",)))
+    recipe = hostile_library(tmp_path / "lib", "", templates={"t.yaml.j2": ""})
+    (recipe.parent / "templates" / "link.j2").symlink_to(tmp_path / "outside.txt")
+    with pytest.raises(RecipeError) as info:
+        plan(repo, tmp_path / "lib")
+    [problem] = info.value.problems
+    assert problem.location is not None
+    assert problem.location.path == str(recipe.parent / "templates" / "link.j2")
+    assert problem.message.startswith(f"is a symlink to {tmp_path}/outside.txt, outside ")
+    assert "CANARY" not in info.value.render()
 
 
 # -- no commands ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ with `expected/`, and plans again on the result: the second plan must change not
 from __future__ import annotations
 
 import difflib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -28,10 +29,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.errors import Location, RecipeError, WaypathError
+from engine.errors import Location, Problem, RecipeError, WaypathError
 from engine.output.apply import apply_plan
 from engine.output.render import render_text
 from engine.planning.planner import PlanRequest, make_plan
+from engine.recipe.confine import escapes, symlinks
 from engine.recipe.loading import Library, load_yaml_model
 from engine.repo.workspace import Workspace
 
@@ -85,8 +87,38 @@ def find_cases(component_folders: Sequence[Path]) -> list[Case]:
     cases = []
     for folder in component_folders:
         for case_file in sorted((folder / "tests").glob("*/case.yaml")):
+            check_case_links(case_file.parent)
             cases.append(Case(case_file.parent, load_yaml_model(case_file, CaseFile)))
     return cases
+
+
+def _case_link_problem(link: Path, case: Path) -> str | None:
+    before, expected = case / "before", case / "expected"
+    if link == expected or link.is_relative_to(expected):
+        return "is a symlink below expected/, which `recipe test --update` rewrites"
+    if link == before:
+        return "is a symlink: before/ is the repo tree itself"
+    if link.is_relative_to(before):
+        if os.path.isabs(os.readlink(link)):
+            return "is an absolute symlink: a repo's symlinks are relative, as in a checkout"
+        return escapes(link, before)
+    return escapes(link, case)
+
+
+def check_case_links(case: Path) -> None:
+    """Refuse a case whose symlinks `recipe test` could follow out of it (engine/recipe/confine.py)."""
+    problems = []
+    for link in symlinks(case):
+        why = _case_link_problem(link, case)
+        if why is not None:
+            problems.append(Problem(why, Location(str(link))))
+    if problems:
+        raise RecipeError(
+            f"recipe case {case} has symlinks `recipe test` will not follow",
+            problems=problems,
+            hint="in a case, expected/ holds no symlinks and a symlink in before/ is relative "
+            "and stays inside before/ (docs/authoring.md, 'Recipe cases')",
+        )
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
@@ -133,7 +165,7 @@ def run_case(case: Case, library: Library, *, update: bool = False) -> CaseResul
         return result
     with tempfile.TemporaryDirectory(prefix="waypath-case-") as temp:
         work = Path(temp) / "repo"
-        shutil.copytree(before, work)
+        shutil.copytree(before, work, symlinks=True)  # as a checkout has them
         try:
             text, path, again = _plan_case(case, library, work)
         except WaypathError as exc:
@@ -161,6 +193,7 @@ def run_case(case: Case, library: Library, *, update: bool = False) -> CaseResul
 
 
 def _write_expected(folder: Path, text: str, tree: dict[str, bytes]) -> None:
+    check_case_links(folder.parent)  # never write or delete through a link
     if (folder / "tree").is_dir():
         shutil.rmtree(folder / "tree")
     folder.mkdir(parents=True, exist_ok=True)

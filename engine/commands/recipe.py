@@ -29,12 +29,15 @@ def lint(
     *, paths: Sequence[Path], recipe_dirs: Sequence[Path], out: TextIO, fmt: str = "text"
 ) -> int:
     from engine.authoring.libraries import effective_dirs
-    from engine.authoring.lint import library_dirs
     from engine.authoring.lint import lint as run_lint
+    from engine.authoring.lint import lint_target
     from engine.commands import report
 
-    dirs = library_dirs([*paths, *recipe_dirs]) if paths else effective_dirs(recipe_dirs)
-    result = run_lint(dirs)
+    if paths:
+        target = lint_target(paths, recipe_dirs)
+        result = run_lint(target.libraries, components=target.components, report=target.report)
+    else:
+        result = run_lint(effective_dirs(recipe_dirs))
     errors, warnings = len(result.errors), len(result.problems) - len(result.errors)
     if fmt == "json":
         problems = [

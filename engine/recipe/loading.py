@@ -31,6 +31,7 @@ from engine.errors import (
     WaypathError,
     YamlError,
 )
+from engine.recipe.confine import check_library_links
 from engine.recipe.graph import Edge, VersionGraph
 from engine.recipe.libcache import cached
 from engine.recipe.models import STEP_KINDS, Component, ComponentExtension, Recipe
@@ -711,19 +712,27 @@ def _load_recipes(folder: Path, library: Library) -> list[Problem]:
     return problems
 
 
-def load_library(extra_dirs: Sequence[Path] = (), *, include_bundled: bool = True) -> Library:
-    """Components and recipes of the bundled library and `extra_dirs`, later dirs adding.
+def load_library(
+    extra_dirs: Sequence[Path] = (),
+    *,
+    include_bundled: bool = True,
+    component_dirs: Sequence[Path] = (),
+) -> Library:
+    """Components and recipes of the bundled library and `extra_dirs`, later dirs adding,
+    and of single component folders `component_dirs` (`recipe lint COMPONENT-FOLDER`).
 
     The bundled library alone comes from the cache once it was loaded (engine/recipe/libcache.py).
     """
-    if include_bundled and not extra_dirs:
+    if include_bundled and not extra_dirs and not component_dirs:
         bundled = bundled_recipes_dir()
         if bundled.is_dir():
             return cached("library", bundled, lambda: _load_library((), include_bundled=True))
-    return _load_library(extra_dirs, include_bundled=include_bundled)
+    return _load_library(extra_dirs, include_bundled=include_bundled, component_dirs=component_dirs)
 
 
-def _load_library(extra_dirs: Sequence[Path], *, include_bundled: bool) -> Library:
+def _load_library(
+    extra_dirs: Sequence[Path], *, include_bundled: bool, component_dirs: Sequence[Path] = ()
+) -> Library:
     dirs: list[Path] = []
     bundled = bundled_recipes_dir()
     if include_bundled and bundled.is_dir():
@@ -736,9 +745,10 @@ def _load_library(extra_dirs: Sequence[Path], *, include_bundled: bool) -> Libra
                 hint="give a folder holding <component>/component.yaml and recipe files",
             )
         dirs.append(extra)
+    check_library_links([*dirs, *component_dirs])
     library = Library()
     problems: list[Problem] = []
-    folders = component_folders(dirs)
+    folders = [*component_folders(dirs), *component_dirs]
     extensions = []
     for folder in folders:
         path = folder / "component.yaml"
