@@ -18,21 +18,21 @@ trailer stays, and `gate check --kubeconfig` checks it against the cluster.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from engine.errors import WaypathError
 from engine.planning.planmodel import Commit
+from engine.yamltext.yamldoc import parse_file
 
 REQUIRES = "Waypath-Requires"
 PROVIDES = "Waypath-Provides"
 STATES = ("suspended", "ready")
 UNSET = "-"  # the namespace of an object whose file does not set one
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Reader = Callable[[str], bytes | None]
 
@@ -72,11 +72,11 @@ Key = tuple[str, str, str]  # namespace, name, path
 
 def _releases(path: str, data: bytes | None) -> dict[Key, _Release]:
     found: dict[Key, _Release] = {}
-    if not data or not path.endswith((".yaml", ".yml")):
+    if not data or not path.endswith((".yaml", ".yml")) or b"HelmRelease" not in data:
         return found
     try:
-        docs = list(yaml.load_all(data, Loader=_LOADER))
-    except yaml.YAMLError:
+        docs = [doc.data for doc in parse_file(path, data.decode("utf-8"))]
+    except (WaypathError, UnicodeDecodeError):
         return found
     for doc in docs:
         if not isinstance(doc, dict) or doc.get("kind") != "HelmRelease":
@@ -94,30 +94,41 @@ def _releases(path: str, data: bytes | None) -> dict[Key, _Release]:
     return found
 
 
-def _scope(path: str, scopes: Sequence[str]) -> str:
-    inside = [s for s in scopes if s == "." or path == s or path.startswith(s.rstrip("/") + "/")]
-    return max(inside, key=len, default=".")
+def _scope(path: str, scopes: set[str]) -> str:
+    """The deepest of `scopes` (folders, "." the root) that holds `path`: its folders
+    looked up one by one, not every scope scanned (a commit of N clusters has N)."""
+    folder = path.rstrip("/")
+    while folder:
+        if folder in scopes:
+            return folder
+        folder = posixpath.dirname(folder)
+    return "."
 
 
 def add_preconditions(commits: Sequence[Commit], read: Reader) -> None:
     """Append Requires/Provides trailers to the commits' bodies (their trailer block)."""
-    files: dict[str, bytes | None] = {}
     requires: list[list[Condition]] = [[] for _ in commits]
     provides: list[set[Condition]] = [set() for _ in commits]
     suspended_by: dict[Condition, int] = {}
     changed_by: dict[tuple[str, str, str], tuple[int, str]] = {}  # (ns, name, scope)
+    # A file's releases after one commit are its releases before the next: parsed once.
+    parsed: dict[str, dict[Key, _Release]] = {}
     for index, commit in enumerate(commits):
         before: dict[Key, _Release] = {}
         after: dict[Key, _Release] = {}
+        scopes = {s.rstrip("/") for s in commit.instances}
         for change in commit.changes:
-            old = files[change.path] if change.path in files else read(change.path)
-            before.update(_releases(change.path, old))
-            after.update(_releases(change.path, change.content))
-            files[change.path] = change.content
+            old = parsed.get(change.path)
+            if old is None:
+                old = _releases(change.path, read(change.path))
+            new = _releases(change.path, change.content)
+            before.update(old)
+            after.update(new)
+            parsed[change.path] = new
         for key, old_release in sorted(before.items()):
             if key in after:
                 continue
-            changed_by.pop((key[0], key[1], _scope(key[2], commit.instances)), None)
+            changed_by.pop((key[0], key[1], _scope(key[2], scopes)), None)
             if old_release.suspended:
                 need = Condition("suspended", *key)
                 requires[index].append(need)
@@ -129,7 +140,7 @@ def add_preconditions(commits: Sequence[Commit], read: Reader) -> None:
             release = after[key]
             if release.suspended and not (key in before and before[key].suspended):
                 suspended_by[Condition("suspended", *key)] = index
-            scope = _scope(key[2], commit.instances)
+            scope = _scope(key[2], scopes)
             for dep in release.depends_on:
                 earlier = changed_by.get((*dep, scope))
                 if earlier is None or dep in names:
@@ -139,7 +150,7 @@ def add_preconditions(commits: Sequence[Commit], read: Reader) -> None:
                     requires[index].append(need)
                 provides[earlier[0]].add(need)
         for key in sorted(touched):
-            scoped = (key[0], key[1], _scope(key[2], commit.instances))
+            scoped = (key[0], key[1], _scope(key[2], scopes))
             if after[key].suspended:
                 changed_by.pop(scoped, None)  # a suspended release never becomes Ready
             else:

@@ -123,6 +123,7 @@ class FluxModel:
     _walked: dict[str, set[str]] = field(default_factory=dict)  # generated folder -> clusters
     _kustomization_folders: set[str] = field(default_factory=set)
     _by_cluster: dict[str, list[Rendering]] = field(default_factory=dict)
+    _cluster_files: dict[str, list[str]] | None = field(default=None, repr=False)
 
     reader: ModelReader | None = field(default=None, repr=False)
 
@@ -181,6 +182,19 @@ class FluxModel:
             if folder in self._kustomization_folders or folder == ".":
                 return []
             folder = posixpath.dirname(folder) or "."
+
+    def files_of(self, cluster: str) -> list[str]:
+        """The repo's YAML files `clusters_of` names `cluster` for (its inverse), sorted;
+        indexed over every file once, on first use. A question about one cluster (the
+        references a rename follows) then reads its files, not the whole repo's."""
+        if self._cluster_files is None:
+            assert self.reader is not None
+            index: dict[str, list[str]] = defaultdict(list)
+            for path in self.reader.yaml_files():  # sorted: so is each cluster's list
+                for name in self.clusters_of(path):
+                    index[name].append(path)
+            self._cluster_files = dict(index)
+        return self._cluster_files.get(cluster, [])
 
     def kustomization(self, namespace: str, name: str) -> FluxKustomization | None:
         return next((k for k in self.kustomizations if k.key == (namespace, name)), None)

@@ -90,13 +90,17 @@ class _Finder:
         value = _at(doc.data, field)
         if not isinstance(value, list):
             return
-        own = _namespaces(self.model, doc)
+        own: set[str] | None = None  # asked only for a match: a shared base has N renderings
         for index, entry in enumerate(value):
             if not isinstance(entry, dict) or str(entry.get("name")) != self.name:
                 continue
             if kind_key is not None and str(entry.get(kind_key) or "") != self.kind:
                 continue
-            namespaces = {str(entry["namespace"])} if entry.get("namespace") else own
+            if entry.get("namespace"):
+                namespaces = {str(entry["namespace"])}
+            else:
+                own = _namespaces(self.model, doc) if own is None else own
+                namespaces = own
             if self.ns_ok(namespaces):
                 at = (*field, index, "name")
                 yield Reference(doc.path, doc.index, at, via, node_line(doc.node, at))
