@@ -6,6 +6,7 @@ import pytest
 
 from engine.planning import preconditions
 from engine.planning.planmodel import Commit, FileChange
+from engine.yamltext.yamldoc import parse_file
 from tests.helpers import CountingList
 
 RELEASE = """\
@@ -66,3 +67,21 @@ def test_a_file_without_a_helmrelease_is_not_parsed(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(preconditions, "parse_file", lambda *_: pytest.fail("parsed"))
     change = FileChange("a/cm.yaml", "added", b"kind: ConfigMap\nmetadata:\n  name: x\n")
     preconditions.add_preconditions([_commit(1, ["a"], [change])], lambda _: None)
+
+
+def test_contents_the_planner_parsed_are_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The planner hands over the data of every content it parsed (a change's `data`, the
+    # repo's documents through `parsed`): a split of N clusters parsed 7N files again.
+    monkeypatch.setattr(preconditions, "parse_file", lambda *_: pytest.fail("parsed"))
+    before = RELEASE.format(name="cp", spec="  interval: 1m\n")
+    after = RELEASE.format(name="cp", spec="  suspend: true\n")
+
+    first = _commit(1, ["a"], [FileChange("a/cp.yaml", "modified", after.encode(),
+                                          data=[d.data for d in parse_file("x", after)])])
+    second = _commit(2, ["a"], [FileChange("a/cp.yaml", "deleted", None)])
+    preconditions.add_preconditions(
+        [first, second], lambda _: before.encode(),
+        parsed=lambda _: [d.data for d in parse_file("x", before)],
+    )  # fmt: skip
+    assert second.body == "\nWaypath-Requires: suspended mesh/cp a/cp.yaml"
+    assert first.body == "\nWaypath-Provides: suspended mesh/cp a/cp.yaml"

@@ -28,6 +28,9 @@ class FileChange:
     status: FileStatus
     content: bytes | None
     old_sha256: str | None = None
+    # The plain data of `content`'s documents when the planner already parsed it (never
+    # serialized): later passes over the commits need not parse the file again.
+    data: list[Any] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -48,7 +48,7 @@ from engine.repo.detect import Instance, InstancesByFolder, detect, paths_in_sco
 from engine.repo.flux.model import FluxModel, model_for
 from engine.repo.selectors import may_deploy, norm_folder
 from engine.repo.workspace import Overlay, Workspace
-from engine.yamltext.yamldoc import gc_paused
+from engine.yamltext.yamldoc import YamlDocument, gc_paused
 
 REDACTED = "<redacted>"
 
@@ -494,7 +494,9 @@ def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> 
     _check_arrival(overlay, library, name, groups, request, model)
 
     add_preconditions(
-        commits, lambda path: workspace.read_bytes(path) if workspace.exists(path) else None
+        commits,
+        lambda path: workspace.read_bytes(path) if workspace.exists(path) else None,
+        parsed=lambda path: _data(workspace.parsed(path)),
     )
     inputs = workspace.input_hashes()
     for commit in commits:
@@ -762,6 +764,10 @@ def _plan_phase(
     )
 
 
+def _data(docs: list[YamlDocument] | None) -> list[Any] | None:
+    return None if docs is None else [d.data for d in docs]
+
+
 def _phase_changes(before: Overlay, after: Overlay) -> list[FileChange]:
     paths = sorted(set(before.changes()) | set(after.changes()))
     changes: list[FileChange] = []
@@ -780,6 +786,7 @@ def _phase_changes(before: Overlay, after: Overlay) -> list[FileChange]:
                 status=status,
                 content=new,
                 old_sha256=None if old is None else sha256_bytes(old),
+                data=_data(after.parsed(path)) if new is not None else None,
             )
         )
     return changes

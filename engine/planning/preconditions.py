@@ -70,14 +70,19 @@ class _Release:
 Key = tuple[str, str, str]  # namespace, name, path
 
 
-def _releases(path: str, data: bytes | None) -> dict[Key, _Release]:
+def _releases(
+    path: str, data: bytes | None, docs: list[Any] | None = None
+) -> dict[Key, _Release]:
+    """The HelmReleases of a file's content `data`; `docs` is its documents' data when
+    the caller has them parsed already."""
     found: dict[Key, _Release] = {}
     if not data or not path.endswith((".yaml", ".yml")) or b"HelmRelease" not in data:
         return found
-    try:
-        docs = [doc.data for doc in parse_file(path, data.decode("utf-8"))]
-    except (WaypathError, UnicodeDecodeError):
-        return found
+    if docs is None:
+        try:
+            docs = [doc.data for doc in parse_file(path, data.decode("utf-8"))]
+        except (WaypathError, UnicodeDecodeError):
+            return found
     for doc in docs:
         if not isinstance(doc, dict) or doc.get("kind") != "HelmRelease":
             continue
@@ -105,26 +110,34 @@ def _scope(path: str, scopes: set[str]) -> str:
     return "."
 
 
-def add_preconditions(commits: Sequence[Commit], read: Reader) -> None:
-    """Append Requires/Provides trailers to the commits' bodies (their trailer block)."""
+def add_preconditions(
+    commits: Sequence[Commit],
+    read: Reader,
+    parsed: Callable[[str], list[Any] | None] = lambda _: None,
+) -> None:
+    """Append Requires/Provides trailers to the commits' bodies (their trailer block).
+
+    `read(path)` gives a file's bytes before the first commit, `parsed(path)` its
+    documents' data when already parsed; a change's own `data` is used likewise."""
     requires: list[list[Condition]] = [[] for _ in commits]
     provides: list[set[Condition]] = [set() for _ in commits]
     suspended_by: dict[Condition, int] = {}
     changed_by: dict[tuple[str, str, str], tuple[int, str]] = {}  # (ns, name, scope)
     # A file's releases after one commit are its releases before the next: parsed once.
-    parsed: dict[str, dict[Key, _Release]] = {}
+    known: dict[str, dict[Key, _Release]] = {}
     for index, commit in enumerate(commits):
         before: dict[Key, _Release] = {}
         after: dict[Key, _Release] = {}
         scopes = {s.rstrip("/") for s in commit.instances}
         for change in commit.changes:
-            old = parsed.get(change.path)
+            old = known.get(change.path)
             if old is None:
-                old = _releases(change.path, read(change.path))
-            new = _releases(change.path, change.content)
+                content = read(change.path)
+                old = _releases(change.path, content, parsed(change.path) if content else None)
+            new = _releases(change.path, change.content, change.data)
             before.update(old)
             after.update(new)
-            parsed[change.path] = new
+            known[change.path] = new
         for key, old_release in sorted(before.items()):
             if key in after:
                 continue

@@ -88,13 +88,13 @@ def _apply(run: StepRun, patch: Patch, ops: list[Op]) -> list[OpResult]:
         done = patch_embedded(text, doc, _field(patch), ops, where=where)
         if done is None:
             return []
-        new_text, _, results = done
+        new_text, results, documents = done.text, done.results, done.documents
     else:
         patched = patch_text(patch.file, text, patch.doc_index, ops, where=where,
                              documents=run.overlay.documents(patch.file))
-        new_text, results = patched.text, patched.results
+        new_text, results, documents = patched.text, patched.results, patched.documents
     if new_text != text:
-        run.overlay.write_text(patch.file, new_text)
+        run.overlay.write_text(patch.file, new_text, documents=documents)
     return results
 
 

@@ -159,7 +159,7 @@ def _rename_at(run: StepRun, ref: Reference, kind: str, old: str, new: str) -> N
         if done is None:
             _manual(run, ref, kind, old, new, "the inline patch is not YAML Waypath can edit")
             return
-        new_text = done[0]
+        new_text, documents = done.text, done.documents
     else:
         current = _value(doc.data, ref.field)
         if current != old:  # a pattern (patch target names are regular expressions)
@@ -167,9 +167,11 @@ def _rename_at(run: StepRun, ref: Reference, kind: str, old: str, new: str) -> N
                 _manual(run, ref, kind, old, new, f"its name pattern `{current}` no longer matches")
             return
         op = Op(op="replace", path=_pointer(ref.field), value=new)
-        new_text = patch_text(ref.file, text, ref.doc_index, [op], where=where).text
+        patched = patch_text(ref.file, text, ref.doc_index, [op], where=where,
+                             documents=run.overlay.documents(ref.file))
+        new_text, documents = patched.text, patched.documents
     if new_text != text:
-        run.overlay.write_text(ref.file, new_text)
+        run.overlay.write_text(ref.file, new_text, documents=documents)
         run.reports.append(
             ReportItem("rename", f"{ref.via} names {kind} {old}: now {new}", ref.file)
         )

@@ -136,6 +136,13 @@ def _render_ops(ops: list[Op], run: StepRun, variables: dict[str, Any]) -> list[
     return rendered
 
 
+def _names_doc(ops: list[Op]) -> bool:
+    """Whether any op's templated text may name `doc` (a false yes costs a redaction)."""
+    return any(
+        "doc" in op.path or "doc" in (op.from_ or "") or "doc" in repr(op.value) for op in ops
+    )
+
+
 def _refuse_null(run: StepRun, written: list[Op], results: list[OpResult]) -> None:
     """An op whose value template rendered to nothing must not write `null` (e.g. a
     namespace neither the document nor its kustomization sets); as a no-op it is fine."""
@@ -161,7 +168,9 @@ def _patch(step: PatchStep, run: StepRun) -> None:
         doc = _refresh(run.overlay, found)
         _check_writable(doc)
         # Op values may name the document they patch: `{{ doc.spec.chart.spec.chart }}`.
-        ops = _render_ops(step.patch.ops, run, {**run.variables, "doc": run.redact(doc.data)})
+        # Redacting walks the whole document: only for ops whose text names it.
+        doc_data = run.redact(doc.data) if _names_doc(step.patch.ops) else None
+        ops = _render_ops(step.patch.ops, run, {**run.variables, "doc": doc_data})
         where = f"{run.where} on {doc.path} ({doc.kind} {doc.name})"
         patched = patch_text(
             doc.path,

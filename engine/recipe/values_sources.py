@@ -172,10 +172,9 @@ def _edit_document(
     field = next(f for f in ("data", "stringData") if source.key in (doc.data.get(f) or {}))
     where = f"{run.where} on {source.path} ({source.label})"
     done = patch_embedded(text, doc, [field, source.key], ops, where=where)
-    if done is None or not isinstance(done[1], dict):
+    if done is None or not isinstance(done.inner, dict):
         _manual(run, release, source, ops, "its value is not a YAML mapping of values")
         return
-    new_text, _, results = done
-    if new_text != text:
-        run.overlay.write_text(source.path, new_text)
-    _report(run, source, source.path, results)
+    if done.text != text:
+        run.overlay.write_text(source.path, done.text, documents=done.documents)
+    _report(run, source, source.path, done.results)

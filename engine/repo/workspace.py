@@ -326,6 +326,10 @@ class Workspace:
             self._docs[path] = parse_file(path, self.read_text(path))
         return self._docs[path]
 
+    def parsed(self, path: str) -> list[YamlDocument] | None:
+        """A file's documents if they are parsed already (never parses)."""
+        return self._docs.get(path)
+
     def candidates(
         self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()
     ) -> Sequence[str]:
@@ -478,6 +482,14 @@ class Overlay:
         if path in self._deleted:
             raise self._missing(path)
         return self.base.documents(path)
+
+    def parsed(self, path: str) -> list[YamlDocument] | None:
+        """A file's documents if they are parsed already (never parses)."""
+        if path in self._written:
+            return self._docs.get(path)
+        if path in self._deleted:
+            return None
+        return self.base.parsed(path)
 
     def candidates(
         self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()

@@ -20,7 +20,7 @@ from engine.errors import RepoError
 from engine.recipe.models import Op
 from engine.yamltext.patching import OpResult, apply_ops, same
 from engine.yamltext.restructure import child_node
-from engine.yamltext.splice import dump_yaml, rewrite_document
+from engine.yamltext.splice import dump_yaml, rewrite_and_parse
 from engine.yamltext.textpatch import patch_text
 from engine.yamltext.yamldoc import YamlDocument, load_one, parse_file
 
@@ -136,13 +136,24 @@ def _with_value(data: Any, keys: Sequence[Key], value: Any) -> Any:
     return {**data, head: _with_value(data[head], rest, value)}
 
 
+@dataclass
+class Embedded:
+    """What `patch_embedded` did: the new file text, the new inner data, each op's result,
+    and the file's documents when the check already parsed them (else None)."""
+
+    text: str
+    inner: Any
+    results: list[OpResult]
+    documents: list[YamlDocument] | None = None
+
+
 def patch_embedded(
     text: str, doc: YamlDocument, keys: Sequence[Key], ops: Sequence[Op], *, where: str
-) -> tuple[str, Any, list[OpResult]] | None:
+) -> Embedded | None:
     """Apply `ops` to the YAML held as a string at `keys` of `doc` (a ConfigMap's
-    `values.yaml: |`, an inline patch of a kustomization): returns the new file text, the
-    new inner data and what each op did; None when that string is not a YAML mapping or
-    list. A literal block is edited line by line; anything else is re-rendered."""
+    `values.yaml: |`, an inline patch of a kustomization); None when that string is not a
+    YAML mapping or list. A literal block is edited line by line; anything else is
+    re-rendered."""
     raw = _value_at(doc.data, keys)
     try:
         inner = load_one(raw) if isinstance(raw, str) else None
@@ -156,19 +167,28 @@ def patch_embedded(
                              where=where)
         new_inner = patched.documents[0].data if patched.documents else inner
         new_text = put_block(text, block, patched.text)
-        if new_text == text or _reads_as(new_text, doc, keys, new_inner):
-            return new_text, new_inner, patched.results
+        if new_text == text:
+            return Embedded(text, new_inner, patched.results)
+        again = _reads_as(new_text, doc, keys, new_inner)
+        if again is not None:
+            return Embedded(new_text, new_inner, patched.results, again)
     new_inner, results = apply_ops(inner, ops, where=where)
     if same(new_inner, inner):
-        return text, inner, results
+        return Embedded(text, inner, results)
     rendered = dump_yaml(new_inner)
-    return rewrite_document(text, doc, _with_value(doc.data, keys, rendered)), new_inner, results
+    new_text, parsed = rewrite_and_parse(text, doc, _with_value(doc.data, keys, rendered))
+    return Embedded(new_text, new_inner, results, parsed)
 
 
-def _reads_as(text: str, doc: YamlDocument, keys: Sequence[Key], inner: Any) -> bool:
-    """Does the edited string parse to exactly the edited data?"""
+def _reads_as(
+    text: str, doc: YamlDocument, keys: Sequence[Key], inner: Any
+) -> list[YamlDocument] | None:
+    """The edited file's documents when the edited string parses to exactly the edited
+    data, else None."""
     try:
-        again = parse_file(doc.path, text)[doc.index]
-        return same(load_one(_value_at(again.data, keys)), inner)
+        again = parse_file(doc.path, text)
+        if same(load_one(_value_at(again[doc.index].data, keys)), inner):
+            return again
     except (RepoError, yaml.YAMLError, IndexError, TypeError):
-        return False
+        pass
+    return None
