@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shlex
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,14 @@ def test_an_unverified_note_repeated_by_each_wave_is_listed_once(tmp_path: Path)
     lines = [line for line in unverified.splitlines() if "Create the Secret meshy-license" in line]
     assert len(lines) == 1
     assert "[nonprod]”" in lines[0] and "[prod]”" in lines[0]
+
+
+def test_the_merge_command_quotes_a_base_branch_that_needs_it(tmp_path: Path) -> None:
+    # valid for git (check-ref-format), not a word for the shell
+    base = "rel$x'y;z"
+    repo = git_repo(tmp_path / "repo", meshy_files(pin="1.1.0"))
+    git(repo, "branch", "-m", "main", base)
+    apply(repo, base=base, describe_file=tmp_path / "mr.md")
+    [line] = [x for x in (tmp_path / "mr.md").read_text().splitlines() if "git push" in x]
+    command = line.split("   #")[0]
+    assert shlex.split(command) == ["git", "push", "origin", f"<sha>:refs/heads/{base}"]

@@ -8,6 +8,7 @@ notes, the files the plan starts from): no clock, no git calls, same input, same
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -138,7 +139,7 @@ def _how_to_merge(branch: str | None, base: str | None) -> list[str]:
         f"`{into}` to it, let Flux reconcile, and pass the commit's gate before the next:",
         "",
         *fence(
-            f"git fetch origin\ngit push origin {tip}:refs/heads/{into}"
+            f"git fetch origin\ngit push origin {tip}:{shlex.quote('refs/heads/' + into)}"
             "   # fast-forward to the next commit, after its review",
             "sh",
         ),

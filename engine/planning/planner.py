@@ -727,7 +727,7 @@ def _plan_phase(
         gate = GateInfo(
             wait=renderer.string(phase.gate.wait, first, what=f"{where}: gate"),
             check=[
-                renderer.string(c, variables, what=f"{where}: gate check")
+                renderer.command(c, variables, what=f"{where}: gate check")
                 for _, variables in active
                 for c in phase.gate.check
             ],

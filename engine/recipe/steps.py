@@ -506,7 +506,10 @@ def _note(step: NoteStep, run: StepRun) -> None:
     note = Note(
         title=run.render(body.title, "note title"),
         text=run.render(body.text, "note text"),
-        commands=[run.render(c, "note command") for c in body.commands],
+        commands=[
+            run.renderer.command(c, run.variables, what=f"{run.where}: note command")
+            for c in body.commands
+        ],
         unverified=body.unverified,
     )
     run.notes.add(note)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from engine.errors import Location, TemplateError
+from engine.recipe.shellwords import ShellWords
 from engine.yamltext.patching import literal_key
 from engine.yamltext.splice import dump_yaml
 
@@ -105,7 +106,9 @@ class _RecipeEnvironment(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
-def make_environment(folder: Path | None = None) -> SandboxedEnvironment:
+def make_environment(
+    folder: Path | None = None, finalize: Callable[..., Any] | None = None
+) -> SandboxedEnvironment:
     # Immutable: a template cannot change the lists and dicts it is given (`instance.values`
     # is the parsed document itself; `.update()` on it would change what later steps see).
     env = _RecipeEnvironment(
@@ -113,6 +116,7 @@ def make_environment(folder: Path | None = None) -> SandboxedEnvironment:
         loader=_RecipeLoader(folder) if folder is not None else None,
         keep_trailing_newline=True,
         autoescape=False,
+        finalize=finalize,
     )
     env.filters.update(
         to_yaml=_to_yaml, without=_without, get=_get, dirname=_dirname, basename=_basename
@@ -123,14 +127,27 @@ def make_environment(folder: Path | None = None) -> SandboxedEnvironment:
     return env
 
 
+def _at_render(words: ShellWords) -> Callable[[Any, Any], Any]:
+    # Taking the context keeps Jinja from finalizing constants (`{{ '-o json' }}`) once at
+    # compile time: every value is marked when the command renders.
+    @jinja2.pass_context
+    def finalize(context: Any, value: Any) -> Any:
+        return words.finalize(value)
+
+    return finalize
+
+
 class Renderer:
     """Renders the strings and template files of one recipe, with errors located in it."""
 
     def __init__(self, recipe_path: Path, folder: Path) -> None:
         self.recipe_path = recipe_path
         self.env = make_environment(folder)
+        self._words = ShellWords()
+        self._shell_env = make_environment(folder, finalize=_at_render(self._words))
         # The same message or op value renders once per instance: compile it once.
         self._cache: dict[str, jinja2.Template] = {}
+        self._commands: dict[str, jinja2.Template] = {}
         self._expressions: dict[str, Any] = {}
 
     def _fail(self, what: str, exc: Exception) -> TemplateError:
@@ -165,6 +182,20 @@ class Renderer:
         try:
             return self._compiled(text).render(context)
         except Exception as exc:  # jinja raises many types; every one becomes ours
+            raise self._fail(what, exc) from exc
+
+    def command(self, text: str, context: Mapping[str, Any], *, what: str) -> str:
+        """A copy-paste shell command: every value it interpolates quoted
+        (engine/recipe/shellwords.py)."""
+        if "{" not in text:
+            return text
+        try:
+            template = self._commands.get(text)
+            if template is None:
+                template = self._commands[text] = self._shell_env.from_string(text)
+            self._words.values = []
+            return self._words.substitute(template.render(context))
+        except Exception as exc:
             raise self._fail(what, exc) from exc
 
     def file(self, source: str, context: Mapping[str, Any], *, what: str) -> str:
