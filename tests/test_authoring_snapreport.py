@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +129,23 @@ def test_scenarios_from_a_file_and_what_a_missing_one_needs(
     assert main(["recipe", "snapshot-report", "--snapshots", str(tmp_path / "none")]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: snapshot folder {tmp_path / 'none'} does not exist\n")
+
+
+def test_outside_a_checkout_it_says_what_it_needs(tmp_path: Path) -> None:
+    """As from a pip-installed package: the scenarios module is not importable from here."""
+    (tmp_path / "snapshots").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "recipe", "snapshot-report"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(
+        "error: cannot load the snapshot scenarios tests.checks.scenarios: "
+        "No module named 'tests'\nhint: snapshot-report renders the scenarios of a library's "
+        "own test suite: run it from the root of a Waypath checkout"
+    ), done.stderr
+    assert "Traceback" not in done.stderr

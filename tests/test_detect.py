@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from engine.cli import main
 from engine.recipe.loading import load_library
 from engine.repo.detect import detect
 from engine.repo.workspace import Workspace
-from tests.helpers import RECIPES, build_tree, meshy_files
+from tests.helpers import RECIPES, build_tree, git_repo, meshy_files, snapshot_bytes
 
 
 def _detect(root: Path, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -192,3 +195,62 @@ def test_instances_by_folder_is_built_once_and_answers_by_bisect(tmp_path: Path)
     finally:
         type(found[0].core).path = original  # type: ignore[assignment]
     assert built <= 2 * len(found) and reads == built  # lookups read no paths
+
+
+def _with_variable_pin() -> dict[str, str]:
+    files = meshy_files()
+    for cluster in ("nonprod", "prod"):
+        release = f"clusters/{cluster}/meshy/release.yaml"
+        files[release] = files[release].replace('"1.0.0"', '"${meshy_version}"')
+    return files
+
+
+def test_a_substitution_pin_names_its_line_and_assume_states_the_release(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = git_repo(tmp_path / "repo", _with_variable_pin())
+    recipes = ["--recipes", str(RECIPES)]
+    plan = ["plan", str(repo), "--to", "meshy@stable-1.1", *recipes]
+    assert main(plan) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "error: the running meshy version is not known for 2 instance(s)\n"
+        + "".join(
+            f"  - clusters/{c}/meshy/release.yaml:2: chart meshy version `${{meshy_version}}` "
+            f"(clusters/{c}/meshy/release.yaml:12) is a Flux postBuild substitution, filled in "
+            "by the Flux Kustomization that applies it; Waypath reads the repo and cannot tell "
+            "which release it is\n"
+            for c in ("nonprod", "prod")
+        )
+        + "hint: state it with `--assume meshy=RELEASE` (or `--assume meshy@FOLDER=RELEASE` "
+        "for one instance)\n"
+    )
+    assert main([*plan, "--assume", "meshy@nonprod=stable-1.0.1", "--assume", "meshy=stable-1.0.0"]) == 2
+    out = capsys.readouterr().out
+    assert "meshy clusters/nonprod: stable-1.0.1 -> stable-1.1.0" in out
+    assert (
+        "[substitution] clusters/prod/meshy/release.yaml: HelmRelease meshy: "
+        "/spec/chart/spec/version was the Flux postBuild substitution `${meshy_version}`; it is "
+        "now written in this file, so the variable no longer sets it" in out
+    )
+
+
+def test_a_helmrelease_defined_twice_in_one_cluster_names_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = meshy_files(("prod",))
+    folder = "clusters/prod/meshy"
+    files[f"{folder}/copy.yaml"] = "# a copy\n---\n" + files[f"{folder}/release.yaml"]
+    files[f"{folder}/kustomization.yaml"] += "  - copy.yaml\n"
+    repo = git_repo(tmp_path / "repo", files)
+    before = snapshot_bytes(repo)
+    for command in (["detect"], ["apply", "--to", "meshy@stable-1.1", "--commit"]):
+        assert main([*command, str(repo), "--recipes", str(RECIPES)]) == 1
+        assert capsys.readouterr().err == (
+            f"error: {folder}/release.yaml:2: HelmRelease meshy/meshy is defined twice in what "
+            f"cluster prod receives: {folder}/copy.yaml:4 and {folder}/release.yaml:2\n"
+            "hint: keep one of them (delete the other, or take it out of the "
+            "kustomization.yaml that lists it), then run Waypath again\n"
+        )
+    assert snapshot_bytes(repo) == before
+

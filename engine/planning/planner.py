@@ -531,7 +531,12 @@ def _check_arrival(
         return
     component = library.components[name]
     found = detect(
-        overlay, component.component, component.catalog, assume=request.assume, model=model
+        overlay,
+        component.component,
+        component.catalog,
+        assume=request.assume,
+        model=model,
+        edited=True,
     )
     under = InstancesByFolder(found)
     for group in planned:
@@ -569,7 +574,9 @@ def _plan_recipe(
     found = (
         detected
         if not overlay.changes()
-        else detect(overlay, component.component, catalog, assume=request.assume, model=model)
+        else detect(
+            overlay, component.component, catalog, assume=request.assume, model=model, edited=True
+        )
     )
     instances: list[Instance] = []
     under = InstancesByFolder(found)

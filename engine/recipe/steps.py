@@ -192,6 +192,20 @@ def _patch(step: PatchStep, run: StepRun) -> None:
             follow_values(run, after, ops)
         follow_rename(run, doc, after)
         for result in patched.results:
+            if result.applied and isinstance(result.old, str) and "${" in result.old:
+                # a Secret's values never reach a report (a SOPS or plain Secret alike)
+                if doc.kind == "Secret":
+                    continue
+                run.reports.append(
+                    ReportItem(
+                        "substitution",
+                        f"{doc.kind} {doc.name}: {result.op.path} was the Flux postBuild "
+                        f"substitution `{result.old}`; it is now written in this file, so the "
+                        "variable no longer sets it (remove it from the Flux Kustomization's "
+                        "postBuild if nothing else uses it)",
+                        doc.path,
+                    )
+                )
             if result.applied and result.op.op in ("remove", "move", "nest", "unnest"):
                 reason = f" ({result.op.reason})" if result.op.reason else ""
                 touched = (result.op.from_ or "") + " " + result.op.path

@@ -21,7 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from engine.errors import DetectionError, Location
+import yaml
+
+from engine.errors import DetectionError, Location, VersionError
 from engine.recipe.models import Component, Detector
 from engine.recipe.versions import Catalog, Version
 from engine.repo.channels import channel_of, resolve
@@ -365,6 +367,7 @@ def detect(
     *,
     assume: Mapping[str, str] | None = None,
     model: FluxModel | None = None,
+    edited: bool = False,
 ) -> list[Instance]:
     """The instances of `component`, sorted by scope, with versions read from their pins.
 
@@ -397,9 +400,33 @@ def detect(
             if obj.role != "core":
                 obj.clusters = clusters_of_doc(model, obj.doc)
                 obj.patched_by = patched_by(model, obj.doc)
-    _apply_assume(instances, component.name, catalog, assume or {})
+    _refuse_duplicates(instances)
+    _apply_assume(instances, component.name, catalog, assume or {}, edited=edited)
     instances.sort(key=lambda i: (i.scope, i.core.path, i.clusters))
     return instances
+
+
+def _refuse_duplicates(instances: Sequence[Instance]) -> None:
+    """Two documents defining one HelmRelease (namespace and name written in both) that one
+    cluster receives: kustomize refuses such a build, and two Flux Kustomizations applying
+    them undo each other. Which one the upgrade should edit is the user's call."""
+    seen: dict[tuple[str, str, str], DetectedObject] = {}
+    for instance in instances:
+        core = instance.core
+        if core.namespace is None or not core.name:
+            continue
+        for cluster in instance.clusters:
+            other = seen.setdefault((cluster, core.namespace, core.name), core)
+            if other.doc.path == core.path and other.doc.index == core.doc.index:
+                continue
+            first, second = sorted((other, core), key=lambda o: (o.path, o.doc.index))
+            raise DetectionError(
+                f"HelmRelease {core.namespace}/{core.name} is defined twice in what cluster "
+                f"{cluster} receives: {first.doc.location()} and {second.doc.location()}",
+                location=second.doc.location(),
+                hint="keep one of them (delete the other, or take it out of the "
+                "kustomization.yaml that lists it), then run Waypath again",
+            )
 
 
 def _placed(core: DetectedObject, reader: Reader, model: FluxModel | None) -> list[DetectedObject]:
@@ -417,11 +444,18 @@ def _placed(core: DetectedObject, reader: Reader, model: FluxModel | None) -> li
 
 
 def _apply_assume(
-    instances: Sequence[Instance], name: str, catalog: Catalog, assume: Mapping[str, str]
+    instances: Sequence[Instance],
+    name: str,
+    catalog: Catalog,
+    assume: Mapping[str, str],
+    *,
+    edited: bool = False,
 ) -> None:
     """`--assume linkerd=R` states R for every instance whose pin does not tell its release;
     `--assume linkerd@clusters/dev=R` for the instance in that folder only. A statement the
-    pin contradicts is an error: Waypath never overrides what the repo says."""
+    pin contradicts is an error: Waypath never overrides what the repo says. In a repo
+    `edited` by the recipes of a path the pins a recipe raised tell the release, so the
+    statement (about the release running before) no longer applies to them."""
     everywhere = assume.get(name)
     for instance in instances:
         own = next(
@@ -447,7 +481,7 @@ def _apply_assume(
                 )
             instance.version = version
             instance.explanation = f"assumed {version.label} (--assume)"
-        elif own is not None and instance.version != version:
+        elif own is not None and instance.version != version and not edited:
             raise DetectionError(
                 f"--assume {name}@{instance.scope}={stated}, but its pin says "
                 f"{instance.version.label}",
@@ -467,9 +501,37 @@ def _apply_assume(
         )
 
 
+def _pin_location(core: DetectedObject) -> Location:
+    """Where the pin is written: the patch that sets it, or the version line of the document."""
+    if core.pin_file:
+        return Location(core.pin_file)
+    node = core.doc.node
+    for key in ("spec", "chart", "spec", "version"):
+        if not isinstance(node, yaml.MappingNode):
+            return core.doc.location()
+        node = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+    return Location(core.path, node.start_mark.line + 1) if node is not None else core.doc.location()
+
+
+def _unreadable_pin(core: DetectedObject, exc: VersionError) -> str:
+    """Why the pin tells no release: a postBuild substitution, or text that is no version."""
+    where = _pin_location(core)
+    if core.pin is not None and "${" in core.pin:
+        return (
+            f"chart {core.chart} version `{core.pin}` ({where}) is a Flux postBuild "
+            "substitution, filled in by the Flux Kustomization that applies it; Waypath "
+            "reads the repo and cannot tell which release it is"
+        )
+    return f"chart {core.chart} version ({where}): {exc.message}"
+
+
 def _read_version(instance: Instance, component: Component, catalog: Catalog) -> None:
     core = instance.core
-    admits = catalog.releases_for_chart(core.chart, core.pin)
+    try:
+        admits = catalog.releases_for_chart(core.chart, core.pin)
+    except VersionError as exc:
+        instance.explanation = _unreadable_pin(core, exc)
+        return
     instance.admits = admits
     pin = core.pin or "(unpinned)"
     if core.pin_file:
