@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import NoReturn, TextIO
 
+from engine import interrupts
 from engine.errors import WaypathError
 
 EXIT_OK = 0
@@ -86,16 +87,23 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 @contextmanager
 def signals_as_interrupts() -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP raise one KeyboardInterrupt; later signals are ignored
-    so that a second one cannot break the rollback the first one started."""
+    so that a second one cannot break the rollback the first one started. While a child
+    process runs (engine/interrupts.py) the interrupt is raised once it has ended."""
     fired: list[int] = []
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if fired:
             return
         fired.append(signum)
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise Interrupted(signal.Signals(signum).name)
+        interrupt = (
+            KeyboardInterrupt()
+            if signum == signal.SIGINT
+            else Interrupted(signal.Signals(signum).name)
+        )
+        if interrupts.deferring():
+            interrupts.hold(interrupt)
+            return
+        raise interrupt
 
     try:
         previous = {s: signal.signal(s, handler) for s in _SIGNALS}

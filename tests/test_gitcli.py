@@ -158,3 +158,27 @@ def test_push(tmp_path: Path) -> None:
     assert git(remote, "rev-parse", "refs/heads/up").strip() == repo.head()
     with pytest.raises(GitError, match="`git push nowhere refs/heads/up:refs/heads/up` failed"):
         repo.push("nowhere", "up")
+
+
+def test_a_signal_while_git_commit_reads_its_message_is_raised_after_git_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGHUP in the middle of `git commit --file=-` (its message on stdin): the interrupt
+    waits for git, then is raised as itself. It used to retry `communicate(message)`, which
+    raises ValueError ("Cannot send input after starting communication"): exit 3 instead of
+    130 in tests/test_kills.py under load. Pins: engine/interrupts.py."""
+    import os
+
+    from engine.error_handler import Interrupted, signals_as_interrupts
+
+    repo = init(tmp_path, {"a.txt": "a\n"})
+    hook = tmp_path / ".git" / "hooks" / "pre-commit"
+    hook.write_text('#!/bin/sh\nkill -HUP "$WAYPATH_TEST_PID"\nsleep 0.3\n')
+    hook.chmod(0o755)
+    monkeypatch.setenv("WAYPATH_TEST_PID", str(os.getpid()))
+    (tmp_path / "a.txt").write_text("b\n")
+    repo.add(["a.txt"])
+    with signals_as_interrupts(), pytest.raises(Interrupted):
+        repo.commit("second\n\nwith a body\n")
+    assert git(tmp_path, "log", "--format=%s").splitlines() == ["second", "initial"]
+    assert not (tmp_path / ".git" / "index.lock").exists()

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.errors import GitError
+from engine.interrupts import deferred
 
 
 def _env() -> dict[str, str]:
@@ -77,12 +78,14 @@ def _checked_name(name: str, what: str) -> str:
 def _run_to_the_end(
     argv: list[str], cwd: Path, stdin: bytes | None
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run `argv`; an interrupt (Ctrl-C, SIGTERM) waits for git to end before it is raised.
+    """Run `argv`; an interrupt (Ctrl-C, SIGTERM, SIGHUP) is raised after git has ended.
 
     subprocess.run kills the child on an interrupt: a `git commit` killed that way leaves
-    `.git/index.lock` behind and the repository unusable until someone deletes it. git
-    ends on its own within moments (or on the same Ctrl-C, cleaning up after itself)."""
-    with subprocess.Popen(
+    `.git/index.lock` behind and the repository unusable until someone deletes it; and an
+    interrupt in the middle of `communicate` cannot be resumed when there is input
+    (engine/interrupts.py). git ends on its own within moments (or on the same Ctrl-C,
+    cleaning up after itself)."""
+    with deferred(), subprocess.Popen(
         argv,
         cwd=cwd,
         env=_env(),
@@ -90,15 +93,7 @@ def _run_to_the_end(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     ) as proc:
-        interrupted: BaseException | None = None
-        while True:
-            try:
-                out, err = proc.communicate(stdin)
-                break
-            except KeyboardInterrupt as exc:  # the handler raises only once: retry waits
-                interrupted = interrupted or exc
-    if interrupted is not None:
-        raise interrupted
+        out, err = proc.communicate(stdin)
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
