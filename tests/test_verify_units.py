@@ -5,6 +5,7 @@ references."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 from engine.verify import build as kbuild
 from engine.verify.charts import ChartIndex
@@ -14,6 +15,7 @@ from engine.verify.substitute import substitute
 from engine.verify.tree import Tree, spec_path
 from engine.verify.values import PLACEHOLDER, effective_values
 from tests.checks.shared import REPO
+from tests.helpers import build_tree
 
 CHARTS = REPO / "third_party" / "shared" / "charts" / "linkerd"
 
@@ -221,3 +223,26 @@ def test_sources_must_be_in_the_cluster_with_the_referrers_namespace_by_default(
     # The GitRepository `flux bootstrap` made for a cluster whose sync files are not in the repo.
     outside = [("GitRepository", "flux-system", "flux-system")]
     assert [r.status for r in check_references(objects, outside) if r.path == "ks.yaml"] == ["pass"]
+
+
+def test_the_state_before_any_commit_reuses_the_planners_model(tmp_path: Path) -> None:
+    """Counts builds, not time (issue 12): `plan --verify` verifies the repo as it is with
+    the model the planner built, and builds one more only for a changed state."""
+    from engine.repo.flux.model import BUILDS, model_for
+    from engine.repo.workspace import Workspace
+    from engine.verify.options import VerifyOptions
+    from engine.verify.tools import Tool
+    from engine.verify.tree import Tree
+    from engine.verify.verifier import verify_tree
+
+    app = "clusters/a/app.yaml"
+    build_tree(tmp_path, {app: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"})
+    workspace = Workspace(tmp_path)
+    options = VerifyOptions(kustomize=Tool(None, "not here"), helm=Tool(None, "not here"))
+    model_for(workspace)
+    before = BUILDS[0]
+    verify_tree(Tree(workspace), options)
+    assert BUILDS[0] == before
+    changed = Tree(workspace).layered({app: b"kind: ConfigMap\nmetadata:\n  name: b\n"})
+    verify_tree(changed, options)
+    assert BUILDS[0] == before + 1

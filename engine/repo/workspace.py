@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import Location, RepoError
+from engine.repo.headers import Header, scan
 from engine.yamltext.patching import same
 from engine.yamltext.yamldoc import YamlDocument, decode, parse_file
 
@@ -156,6 +157,11 @@ def line_kinds(data: bytes) -> frozenset[str]:
 
 _NONE: frozenset[str] = frozenset()
 _KEEP_BYTES = 64 * 1024  # files up to this size stay in memory once read
+_SHARED_TEXT = 4096  # plain parses of texts up to this size are shared by equal files
+
+
+def _plain(path: str, doc: YamlDocument) -> YamlDocument:
+    return YamlDocument(path, doc.index, doc.start, doc.end, doc.data, None, doc.line, doc.head)
 
 
 class Workspace:
@@ -173,6 +179,12 @@ class Workspace:
         self._bytes: dict[str, bytes] = {}
         self._text: dict[str, str] = {}
         self._docs: dict[str, list[YamlDocument]] = {}
+        # Read for the Flux model: documents without node trees, identities of documents
+        # (headers.py), and plain parses shared by files of the same text.
+        self._plain: dict[str, list[YamlDocument]] = {}
+        self._headers: dict[str, list[Header] | None] = {}
+        self._by_text: dict[str, list[YamlDocument]] = {}
+        self._bare_kustomizations: set[str] = set()  # listed files named `Kustomization`
         # The checkout does not change while we plan: a prefilter's answer is cached.
         self._candidates: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
         self._safe: dict[str, str] = {}
@@ -194,6 +206,8 @@ class Workspace:
             base = str(self.root) + os.sep
             for rel in listed:
                 if not rel.endswith(YAML_SUFFIXES):
+                    if rel == "Kustomization" or rel.endswith("/Kustomization"):
+                        self._bare_kustomizations.add(rel)
                     continue
                 if rel in regular:
                     files.append(rel)
@@ -307,6 +321,13 @@ class Workspace:
         except RepoError:
             return False
 
+    def listed(self, path: str) -> bool:
+        """Whether the file listing (git's, or the walk's) holds `path`: no system call.
+        Git-ignored files are not listed, as they are not in what Flux checks out."""
+        if self._files is None:
+            self.yaml_files()
+        return path in self._known or path in self._bare_kustomizations
+
     def read_bytes(self, path: str) -> bytes:
         path = self._check(path)
         if path not in self._bytes:
@@ -329,6 +350,40 @@ class Workspace:
     def parsed(self, path: str) -> list[YamlDocument] | None:
         """A file's documents if they are parsed already (never parses)."""
         return self._docs.get(path)
+
+    def plain_documents(self, path: str) -> list[YamlDocument]:
+        """The documents of a file for reading only, without node trees (`node` is None):
+        the Flux model reads every kustomization file and Flux object of a repo and edits
+        none, and node trees cost ~40 bytes per byte of YAML. The documents `documents`
+        parsed are given when there are; files of the same text share one parse."""
+        found = self._docs.get(path) or self._plain.get(path)
+        if found is not None:
+            return found
+        path = self._check(path)
+        text = self._text_once(path)
+        same_text = self._by_text.get(text)
+        if same_text is not None:
+            found = [_plain(path, d) for d in same_text]
+        else:
+            found = [_plain(path, d) for d in parse_file(path, text)]
+            if len(text) <= _SHARED_TEXT:
+                self._by_text[text] = found
+        self._plain[path] = found
+        return found
+
+    def headers(self, path: str) -> list[Header] | None:
+        """Each document's apiVersion, kind, name and namespace read from the file's lines,
+        or None when only parsing can tell (engine/repo/headers.py)."""
+        path = self._check(path)
+        if path not in self._headers:
+            self._headers[path] = scan(self._text_once(path))
+        return self._headers[path]
+
+    def _text_once(self, path: str) -> str:
+        """A file's text for a reader that needs it once: not kept (the bytes are, for
+        `input_hashes`); the model reads most files of a fleet this way."""
+        text = self._text.get(path)
+        return text if text is not None else decode(path, self.read_bytes(path))
 
     def candidates(
         self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()
@@ -391,8 +446,10 @@ class Workspace:
             ) from None
 
     def input_hashes(self) -> dict[str, str]:
-        """sha256 of every file that was parsed: what a plan depends on."""
-        return {path: hashlib.sha256(self._bytes[path]).hexdigest() for path in sorted(self._docs)}
+        """sha256 of every file that was parsed (or whose documents' identities were read):
+        what a plan depends on."""
+        read = {*self._docs, *self._plain, *self._headers}
+        return {path: hashlib.sha256(self._bytes[path]).hexdigest() for path in sorted(read)}
 
 
 class Overlay:
@@ -436,6 +493,23 @@ class Overlay:
         if path in self._deleted:
             return False
         return self.base.exists(path)
+
+    def listed(self, path: str) -> bool:
+        if path in self._written:
+            return True
+        return path not in self._deleted and self.base.listed(path)
+
+    def plain_documents(self, path: str) -> list[YamlDocument]:
+        if path in self._written or path in self._deleted:
+            return self.documents(path)
+        return self.base.plain_documents(path)
+
+    def headers(self, path: str) -> list[Header] | None:
+        if path in self._written:
+            return scan(self._written[path])
+        if path in self._deleted:
+            raise self._missing(path)
+        return self.base.headers(path)
 
     def has_yaml_under(self, folder: str) -> bool:
         """True when a YAML file below `folder` is left in this view (bisect, no copy)."""

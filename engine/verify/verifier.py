@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from engine.repo.flux import build_model
+from engine.repo.flux.model import build_model, model_for
 from engine.verify import build as kbuild
 from engine.verify.cache import VerifyCache
 from engine.verify.discovery import YAML_SUFFIXES, FluxKustomization, Obj, cluster_kustomizations
@@ -65,7 +65,9 @@ class _Verifier:
 
     def run(self) -> VerifyReport:
         reader = self.tree.reader()
-        model = build_model(reader)
+        # The state before any change is the workspace's: its model is the planner's
+        # (`plan --verify` builds one model for the repo, then one per commit's state).
+        model = build_model(reader) if reader.writes else model_for(reader.base)
         for problem in model.problems:
             self.report.note(problem.path, problem.reason)
         clusters = cluster_kustomizations(model, reader)

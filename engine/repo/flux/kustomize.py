@@ -86,11 +86,12 @@ class Kustomizer(Transformers):
 
     def _exists(self, path: str) -> bool:
         """A YAML file is in the sorted listing (a bisect, no system call: this is asked
-        for three names in every folder of every build); other names ask the reader."""
+        for three names in every folder of every build); other names must be listed too
+        (`Kustomization` is asked in every folder) before the reader checks them."""
         if path.endswith((".yaml", ".yml")):
             at = bisect.bisect_left(self.files, path)
             return at < len(self.files) and self.files[at] == path
-        return self.reader.exists(path)
+        return self.reader.listed(path) and self.reader.exists(path)
 
     def is_folder(self, path: str) -> bool:
         return bool(self.under(path)) or bool(self.kustomization_file(path))
@@ -207,7 +208,7 @@ class Kustomizer(Transformers):
 
     def parse(self, path: str, out: Build) -> list[YamlDocument] | None:
         try:
-            return self.reader.documents(path)
+            return self.reader.plain_documents(path)
         except WaypathError as exc:
             out.problems.append(Problem(path, f"cannot parse: {exc.message}"))
             return None
@@ -256,6 +257,26 @@ class Kustomizer(Transformers):
 
     def _file(self, path: str, out: Build) -> list[Resource]:
         out.files.add(path)
+        try:
+            headers = self.reader.headers(path)
+        except WaypathError as exc:
+            out.problems.append(Problem(path, f"cannot read: {exc.message}"))
+            return []
+        if headers is not None and not any((h.kind or "").endswith("List") for h in headers):
+            # The identities are enough until a question needs more.
+            return [
+                Resource(
+                    path,
+                    h.index,
+                    None,
+                    h.name,
+                    h.namespace or None,
+                    identity=(h.api_version or "", h.kind, h.name, h.namespace or None),
+                    reader=self.reader,
+                )
+                for h in headers
+                if h.kind is not None and h.name is not None
+            ]
         docs = self.parse(path, out)
         if docs is None:
             return []
@@ -301,7 +322,9 @@ class Kustomizer(Transformers):
             return
         path = found[0]
         out.files.add(path)
-        docs = self.reader.documents(path)
+        docs = self.parse(path, out)
+        if docs is None:
+            return
         spec = docs[0].data if docs and isinstance(docs[0].data, dict) else {}
         if spec.get("kind") != "Component":
             out.problems.append(Problem(path, "listed under components but kind is not Component"))
@@ -342,7 +365,7 @@ class Kustomizer(Transformers):
                 resource = Resource(
                     where, 0, obj, name, obj["metadata"].get("namespace"),
                     generated=position if hashed else position + " (no hash)",
-                    sources=sources, copied=True,
+                    sources=sources,
                 )  # fmt: skip
                 behavior = entry.get("behavior") or "create"
                 if behavior in ("merge", "replace"):
@@ -371,7 +394,7 @@ class Kustomizer(Transformers):
             return
         old = matches[0]
         data = old.data.get("data") if behavior == "merge" else {}
-        new.data["data"] = {**(data or {}), **(new.data.get("data") or {})}
+        new.data = {**new.data, "data": {**(data or {}), **(new.data.get("data") or {})}}
         new.sources = [*old.sources, *new.sources]
         acc[acc.index(old)] = new
 

@@ -76,7 +76,7 @@ class FluxKustomization:
         return (self.namespace, self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rendering:
     """One document as one cluster receives it, through one Flux Kustomization."""
 
@@ -287,7 +287,7 @@ class _Builder:
 
     def documents(self, path: str) -> list[Any]:
         try:
-            return self.reader.documents(path)
+            return self.reader.plain_documents(path)
         except WaypathError as exc:
             self.problem(Problem(path, f"cannot parse: {exc.message}"))
             return []
@@ -415,7 +415,12 @@ class _Builder:
                 )
                 model._by_cluster.setdefault(cluster.name, []).append(rendering)
                 reached.add((resource.path, resource.doc_index))
-                if _flux_kustomization(resource.data) and not resource.generated:
+                if (
+                    resource.kind == "Kustomization"
+                    and resource.api_version.startswith(FLUX_KS_API)
+                    and not resource.generated
+                    and _flux_kustomization(resource.data)
+                ):
                     child = _read_ks(
                         resource.data, resource.path, resource.doc_index, None, "default"
                     )

@@ -38,11 +38,43 @@ def is_delete(patch: Any) -> bool:
 
 
 def apply_json6902(data: Any, ops: list[Any]) -> Any:
-    """The document after the ops; raises ValueError with jsonpatch's reason."""
+    """The document after the ops; raises ValueError with jsonpatch's reason. `data` is not
+    changed: the containers on each op's paths are copied first, the rest is shared (a
+    deep copy per patched object was most of a fleet model's time and memory)."""
     try:
-        return jsonpatch.apply_patch(data, ops, in_place=False)
+        result = data
+        for op in ops:
+            result = _owned_path(result, op.get("path") if isinstance(op, dict) else None)
+            if isinstance(op, dict) and op.get("op") == "move":
+                result = _owned_path(result, op.get("from"))
+        return jsonpatch.apply_patch(result, ops, in_place=True)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
         raise ValueError(str(exc)) from None
+
+
+def _owned_path(data: Any, pointer: Any) -> Any:
+    """`data` with every container on the way to `pointer` copied (shallow); a part that
+    does not resolve ends the walk (jsonpatch then says what is wrong)."""
+    if not isinstance(pointer, str) or not isinstance(data, dict | list):
+        return data
+    root: Any = copy.copy(data)
+    node = root
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    for part in parts[:-1]:
+        if isinstance(node, dict):
+            key: Any = part
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            key = int(part)
+        else:
+            break
+        if isinstance(node, dict) and key not in node:
+            break
+        child = node[key]
+        if not isinstance(child, dict | list):
+            break
+        node[key] = child = copy.copy(child)
+        node = child
+    return root
 
 
 def _regex(pattern: str) -> re.Pattern[str] | None:
@@ -147,14 +179,57 @@ def _written(patch: Patch, body: Any) -> list[tuple[Any, ...]]:
     ]
 
 
+def _changed(before: Any, after: Any, prefix: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+    """The leaf paths of `after` whose value (or type) differs from `before`'s at the same
+    path: what comparing every leaf of both gives, but a subtree both share (the same
+    object: patches copy only what they change) is skipped unread."""
+    if before is after:
+        return
+    if isinstance(after, dict) and after:
+        if not (isinstance(before, dict) and before):
+            yield from (path for path, _ in leaves(after, prefix))
+            return
+        for key, value in after.items():
+            if key in before:
+                yield from _changed(before[key], value, (*prefix, key))
+            else:
+                yield from (path for path, _ in leaves(value, (*prefix, key)))
+    elif isinstance(after, list) and after:
+        if not (isinstance(before, list) and before):
+            yield from (path for path, _ in leaves(after, prefix))
+            return
+        for index, value in enumerate(after):
+            if index < len(before):
+                yield from _changed(before[index], value, (*prefix, index))
+            else:
+                yield from (path for path, _ in leaves(value, (*prefix, index)))
+    elif (
+        (isinstance(before, dict | list) and before)
+        or before != after
+        or type(before) is not type(after)
+    ):
+        yield prefix
+
+
+def _under(data: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+    """The leaf paths of `data` at or below `path`."""
+    node = data
+    for key in path:
+        found = (isinstance(node, dict) and key in node) or (
+            isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+        )
+        if not found:
+            return
+        node = node[key]
+    yield from (leaf for leaf, _ in leaves(node, path))
+
+
 def record(resource: Resource, patch: Patch, body: Any, before: Any, after: Any) -> None:
     """Remember which leaves `patch` set on the resource: those it writes (even to the value
     they had) and those it changed."""
-    old = dict(leaves(before))
-    new = dict(leaves(after))
-    written = _written(patch, body)
-    for path, value in new.items():
-        changed = path not in old or old[path] != value or type(old[path]) is not type(value)
-        if changed or any(path[: len(w)] == w for w in written):
-            resource.patched[path] = patch
+    found = dict.fromkeys(_changed(before, after, ()))
+    for written in _written(patch, body):
+        found.update(dict.fromkeys(_under(after, written)))
+    for path in found:
+        resource.patched[path] = patch
     resource.patches.append(patch)

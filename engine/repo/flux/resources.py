@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from engine.repo.headers import Header
 from engine.yamltext.yamldoc import YamlDocument
 
 PatchKind = Literal["smp", "json6902"]
@@ -61,34 +62,114 @@ class ValueOrigin:
     position: str = ""
 
 
-@dataclass
 class Resource:
     """An object in a kustomize build, with where it came from.
 
     `path`/`doc_index` is the defining document; generated objects (configMapGenerator,
     secretGenerator) have the kustomization file as `path`, `doc_index` 0 and `generated`
     set to the generator's position with `sources` the files it reads.
+
+    An object no patch touches may be known by its identity alone (`identity`: apiVersion,
+    kind, name, namespace read from the file's lines, engine/repo/flux/headers.py): its
+    `data` is read by `load` when first asked for, and the renames and namespace the build
+    gave it are applied then. Data is shared, never changed in place: a change copies the
+    containers on its path (`own_metadata`).
     """
 
-    path: str
-    doc_index: int
-    data: Any
-    original_name: str
-    original_namespace: str | None
-    previous: list[tuple[str, str | None]] = field(default_factory=list)
-    patches: list[Patch] = field(default_factory=list)
-    # leaf path -> the patch that last set it (leaves of the defining document are absent)
-    patched: dict[tuple[Any, ...], Patch] = field(default_factory=dict)
-    generated: str | None = None
-    sources: list[str] = field(default_factory=list)
-    copied: bool = False  # `data` is our own copy (safe to change)
+    __slots__ = (
+        "_data",
+        "_identity",
+        "_pending",
+        "_reader",
+        "doc_index",
+        "generated",
+        "original_name",
+        "original_namespace",
+        "patched",
+        "patches",
+        "path",
+        "previous",
+        "sources",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        path: str,
+        doc_index: int,
+        data: Any,
+        original_name: str,
+        original_namespace: str | None,
+        *,
+        generated: str | None = None,
+        sources: list[str] | None = None,
+        identity: tuple[str, str, str, str | None] | None = None,
+        reader: PlainReader | None = None,
+    ) -> None:
+        self.path = path
+        self.doc_index = doc_index
+        self._data = data
+        self.original_name = original_name
+        self.original_namespace = original_namespace
+        self.previous: list[tuple[str, str | None]] = []
+        self.patches: list[Patch] = []
+        # leaf path -> the patch that last set it (leaves of the defining document are absent)
+        self.patched: dict[tuple[Any, ...], Patch] = {}
+        self.generated = generated
+        self.sources: list[str] = sources or []
+        # Not loaded yet: (apiVersion, kind, name, namespace) now, the reader to load the
+        # document from, and the metadata fields the build set since, in order.
+        self._identity = identity
+        self._reader = reader
+        self._pending: list[tuple[str, str]] = []
+
+    def __repr__(self) -> str:
+        return f"Resource({self.path}#{self.doc_index} {self.kind} {self.name})"
+
+    @property
+    def loaded(self) -> bool:
+        return self._identity is None
+
+    @property
+    def data(self) -> Any:
+        if self._identity is not None:
+            assert self._reader is not None
+            data = self._reader.plain_documents(self.path)[self.doc_index].data
+            self._identity, self._reader = None, None
+            for key, value in self._pending:
+                data = _with_metadata(data, key, value)
+            self._pending = []
+            self._data = data
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._identity, self._reader, self._pending = None, None, []
+        self._data = value
+
+    def set_metadata(self, key: str, value: str) -> None:
+        """Set `metadata.<key>` (name or namespace) on a copy of the data, or remember it
+        for when the data is loaded."""
+        if self._identity is not None:
+            api, kind, name, namespace = self._identity
+            if key == "name":
+                name = value
+            else:
+                namespace = value
+            self._identity = (api, kind, name, namespace)
+            self._pending.append((key, value))
+            return
+        self._data = _with_metadata(self._data, key, value)
 
     @property
     def kind(self) -> str:
+        if self._identity is not None:
+            return self._identity[1]
         return str(self.data.get("kind") or "")
 
     @property
     def api_version(self) -> str:
+        if self._identity is not None:
+            return self._identity[0]
         return str(self.data.get("apiVersion") or "")
 
     @property
@@ -107,10 +188,14 @@ class Resource:
 
     @property
     def name(self) -> str:
+        if self._identity is not None:
+            return self._identity[2]
         return str(self.metadata.get("name") or "")
 
     @property
     def namespace(self) -> str | None:
+        if self._identity is not None:
+            return self._identity[3] or None
         value = self.metadata.get("namespace")
         return str(value) if value else None
 
@@ -119,10 +204,25 @@ class Resource:
         return [(self.name, self.namespace), *self.previous]
 
 
+def _with_metadata(data: Any, key: str, value: str) -> Any:
+    """`data` with `metadata.<key>` set: the document and its metadata copied, the rest
+    shared (a deep copy per object was most of a fleet model's memory)."""
+    data = dict(data)
+    meta = data.get("metadata")
+    data["metadata"] = {**(meta if isinstance(meta, dict) else {}), key: value}
+    return data
+
+
 class DocumentReader(Protocol):
     """The least the model's answers need to re-read documents (a Workspace or Overlay)."""
 
     def documents(self, path: str) -> list[YamlDocument]: ...
+
+
+class PlainReader(Protocol):
+    """What a resource loads its data through (a Workspace or Overlay)."""
+
+    def plain_documents(self, path: str) -> list[YamlDocument]: ...
 
 
 class ModelReader(Protocol):
@@ -131,6 +231,12 @@ class ModelReader(Protocol):
     def yaml_files(self) -> list[str]: ...
 
     def exists(self, path: str) -> bool: ...
+
+    def listed(self, path: str) -> bool: ...
+
+    def plain_documents(self, path: str) -> list[YamlDocument]: ...
+
+    def headers(self, path: str) -> list[Header] | None: ...
 
     def read_text(self, path: str) -> str: ...
 

@@ -4,7 +4,6 @@ namePrefix and nameSuffix in kustomize's order (kustomize-flux.md §3.2, §3.5).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from engine.repo.flux import patches as px
@@ -139,7 +138,7 @@ class Transformers:
         out.files.add(path)
         try:
             if path.endswith(YAML_SUFFIXES):
-                docs = [(d.index, d.data, d.line) for d in self.reader.documents(path)]
+                docs = [(d.index, d.data, d.line) for d in self.reader.plain_documents(path)]
             else:
                 docs = [(0, load_one(self.reader.read_text(path)), 1)]
         except Exception as exc:
@@ -235,9 +234,8 @@ class Transformers:
                     out.problems.append(Problem(patch.file, f"{patch.position}: {exc}", patch.line))
                     continue
             px.record(resource, patch, body, before, after)
-            # jsonpatch copies the whole document; an SMP merge shares what it did not touch
-            # with the workspace's document, so a later in-place change must copy first.
-            resource.data, resource.copied = after, patch.kind == "json6902"  # fmt: skip
+            # Both kinds share what they did not touch with the workspace's document.
+            resource.data = after
 
     def _transform(
         self,
@@ -307,15 +305,6 @@ def _id_text(content: Any) -> str:
     return f"{content.get('kind')}.{gv}/{meta.get('name')}.{namespace}"
 
 
-def _own(resource: Resource) -> dict[str, Any]:
-    if not resource.copied:
-        resource.data = copy.deepcopy(resource.data)
-        resource.copied = True
-    meta = resource.data.setdefault("metadata", {})
-    assert isinstance(meta, dict)
-    return meta
-
-
 def _set_namespace(resource: Resource, namespace: str) -> None:
     if resource.kind in CLUSTER_SCOPED:
         if (
@@ -329,14 +318,14 @@ def _set_namespace(resource: Resource, namespace: str) -> None:
     if resource.namespace == namespace:
         return
     resource.previous.append((resource.name, resource.namespace))
-    _own(resource)["namespace"] = namespace
+    resource.set_metadata("namespace", namespace)
 
 
 def _rename(resource: Resource, name: str) -> None:
     if resource.name == name:
         return
     resource.previous.append((resource.name, resource.namespace))
-    _own(resource)["name"] = name
+    resource.set_metadata("name", name)
 
 
 def finalize_names(resources: list[Resource], references: list[tuple[str, str, str]]) -> None:
@@ -356,19 +345,25 @@ def finalize_names(resources: list[Resource], references: list[tuple[str, str, s
 
 
 def _rewrite(resource: Resource, path: list[str], old: str, new: str) -> None:
-    def walk(node: Any, rest: list[str], change: bool) -> bool:
-        if isinstance(node, list):
-            return any([walk(item, rest, change) for item in node])  # every item
-        if not isinstance(node, dict) or rest[0] not in node:
-            return False
-        if len(rest) > 1:
-            return walk(node[rest[0]], rest[1:], change)
-        if node[rest[0]] != old:
-            return False
-        if change:
-            node[rest[0]] = new
-        return True
+    changed, data = _rewritten(resource.data, path, old, new)
+    if changed:  # the containers on the way copied: the workspace's document is shared
+        resource.data = data
 
-    if walk(resource.data, path, change=False):
-        _own(resource)  # never change the workspace's document
-        walk(resource.data, path, change=True)
+
+def _rewritten(node: Any, rest: list[str], old: str, new: str) -> tuple[bool, Any]:
+    """`node` with the field at `rest` (every item of a list on the way) renamed from
+    `old` to `new`, and whether anything was."""
+    if isinstance(node, list):
+        items = [_rewritten(item, rest, old, new) for item in node]
+        if not any(changed for changed, _ in items):
+            return False, node
+        return True, [value for _, value in items]
+    if not isinstance(node, dict) or rest[0] not in node:
+        return False, node
+    if len(rest) > 1:
+        changed, value = _rewritten(node[rest[0]], rest[1:], old, new)
+    else:
+        changed, value = node[rest[0]] == old, new
+    if not changed:
+        return False, node
+    return True, {**node, rest[0]: value}
