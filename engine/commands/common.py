@@ -10,8 +10,6 @@ from typing import Any
 
 from engine.commands.progress import scan_progress
 from engine.errors import RepoError, UsageError
-from engine.output.apply import exclusive as locked
-from engine.output.gitcli import Git
 from engine.recipe.loading import Library, load_library
 from engine.repo.workspace import Workspace
 
@@ -24,6 +22,8 @@ def repo_root(repo: Path) -> Path:
     """The repo folder given on the command line, resolved; RepoError if it is none."""
     if not repo.is_dir():
         raise RepoError(f"{repo} is not a folder", hint="give the path of a checked-out repo")
+    from engine.output.gitcli import Git  # here: detect and plan need no more of it
+
     if Git(repo).is_bare():
         raise RepoError(
             f"{repo} is a bare git repository: it has no files to upgrade",
@@ -36,6 +36,8 @@ def repo_root(repo: Path) -> Path:
 def exclusive(root: Path) -> Iterator[None]:
     """The repository's lock around a whole run (planning included); what the recovery of
     an interrupted run did goes to stderr."""
+    from engine.output.apply import exclusive as locked  # only commands that write
+
     notices: list[str] = []
     with locked(root, notices):
         for note in notices:
