@@ -28,7 +28,7 @@ from engine.repo.flux.kustomize import (
     finalize_names,
     join,
 )
-from engine.repo.flux.resources import Patch, Problem, Resource
+from engine.repo.flux.resources import FileReader, Patch, Problem, Resource
 
 if TYPE_CHECKING:
     from engine.repo.flux.helmrelease import EffectiveRelease
@@ -133,13 +133,13 @@ class FluxModel:
         name: str,
         namespace: str | None = None,
         *,
-        reader: ModelReader | None = None,
+        reader: FileReader | None = None,
     ) -> list[Reference]:
         """Every place in the repo (as `reader`, default the one built from, shows it) that
         names the object: see references.find_references."""
         from engine.repo.flux.references import find_references
 
-        use = reader or self.reader
+        use: FileReader | None = reader or self.reader
         assert use is not None
         return find_references(self, use, kind, name, namespace)
 

@@ -14,8 +14,9 @@ from typing import Any
 import yaml
 
 from engine.errors import WaypathError
-from engine.repo.flux.kustomize import KUSTOMIZATION_FILES, ModelReader, join
+from engine.repo.flux.kustomize import KUSTOMIZATION_FILES, join
 from engine.repo.flux.model import FLUX_KS_API, FluxModel
+from engine.repo.flux.resources import FileReader
 from engine.yamltext.yamldoc import YamlDocument, load_one
 
 Key = str | int
@@ -48,7 +49,7 @@ def node_line(node: yaml.Node | None, keys: tuple[Key, ...]) -> int | None:
     return None if node is None else node.start_mark.line + 1
 
 
-def _docs(reader: ModelReader, path: str) -> list[YamlDocument]:
+def _docs(reader: FileReader, path: str) -> list[YamlDocument]:
     try:
         return reader.documents(path)
     except WaypathError:
@@ -76,7 +77,7 @@ def _name_matches(pattern: str, name: str) -> bool:
 
 class _Finder:
     def __init__(
-        self, model: FluxModel, reader: ModelReader, kind: str, name: str, namespace: str | None
+        self, model: FluxModel, reader: FileReader, kind: str, name: str, namespace: str | None
     ) -> None:
         self.model, self.reader = model, reader
         self.kind, self.name, self.namespace = kind, name, namespace
@@ -220,7 +221,7 @@ class _Finder:
 
 def find_references(
     model: FluxModel,
-    reader: ModelReader,
+    reader: FileReader,
     kind: str,
     name: str,
     namespace: str | None = None,

@@ -225,18 +225,12 @@ class PlainReader(Protocol):
     def plain_documents(self, path: str) -> list[YamlDocument]: ...
 
 
-class ModelReader(Protocol):
-    """What the model reads: the workspace (or an overlay) API."""
+class FileReader(Protocol):
+    """Files and their documents: what the model's answers read (references)."""
 
     def yaml_files(self) -> list[str]: ...
 
     def exists(self, path: str) -> bool: ...
-
-    def listed(self, path: str) -> bool: ...
-
-    def plain_documents(self, path: str) -> list[YamlDocument]: ...
-
-    def headers(self, path: str) -> list[Header] | None: ...
 
     def read_text(self, path: str) -> str: ...
 
@@ -245,6 +239,16 @@ class ModelReader(Protocol):
     def candidates(
         self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()
     ) -> Sequence[str]: ...
+
+
+class ModelReader(FileReader, Protocol):
+    """What the model is built from: the workspace (or an overlay) API."""
+
+    def listed(self, path: str) -> bool: ...
+
+    def plain_documents(self, path: str) -> list[YamlDocument]: ...
+
+    def headers(self, path: str) -> list[Header] | None: ...
 
 
 @dataclass
