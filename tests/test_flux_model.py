@@ -4,6 +4,9 @@ renders what, clusters_of, problems."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from engine.repo.flux import build_model
 from engine.repo.flux.model import FluxModel
@@ -514,3 +517,89 @@ def test_objects_are_parsed_only_when_asked_for(tmp_path: Path) -> None:
     assert second.data["spec"] is first.data["spec"]
     plain = Workspace(tmp_path).plain_documents("infrastructure/controllers/linkerd.yaml")
     assert plain[0].data["metadata"]["namespace"] == "linkerd"
+
+
+def test_a_shared_base_is_built_once_and_each_overlay_patches_its_own_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 12: a base listed by N cluster overlays was built N times. Counted, not timed.
+    from engine.repo.flux.kustomize import Kustomizer
+
+    overlay = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base\n"
+    files = {
+        "clusters/a/flux-system/gotk-sync.yaml": sync("a"),
+        "clusters/b/flux-system/gotk-sync.yaml": sync("b"),
+        "clusters/a/infra.yaml": flux_ks("infra", "./infrastructure/a"),
+        "clusters/b/infra.yaml": flux_ks("infra", "./infrastructure/b"),
+        "infrastructure/a/kustomization.yaml": overlay,
+        "infrastructure/b/kustomization.yaml": overlay + "patches:\n  - path: pin.yaml\n",
+        "infrastructure/b/pin.yaml": (
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n"
+            "  name: linkerd\n  namespace: linkerd\nspec:\n  chart:\n    spec:\n"
+            "      version: 1.16.12\n"
+        ),
+        "infrastructure/base/kustomization.yaml": (
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            "resources:\n  - linkerd.yaml\n"
+        ),
+        "infrastructure/base/linkerd.yaml": HR.format(meta="  namespace: linkerd\n"),
+    }
+    built: list[str] = []
+    original = Kustomizer._kustomization
+
+    def counting(self: Kustomizer, folder: str, *args: Any, **kwargs: Any) -> Any:
+        built.append(folder)
+        return original(self, folder, *args, **kwargs)
+
+    monkeypatch.setattr(Kustomizer, "_kustomization", counting)
+    model = model_of(tmp_path, files)
+    assert sorted(built) == [
+        "clusters/a", "clusters/b", "infrastructure/a", "infrastructure/b", "infrastructure/base"
+    ]
+    a, b = model.renderings("infrastructure/base/linkerd.yaml", 0)
+    assert (a.cluster, a.patches, a.data["spec"]["chart"]["spec"]["version"]) == (
+        "a", [], "1.16.11"
+    )
+    assert (b.cluster, [p.file for p in b.patches]) == ("b", ["infrastructure/b/pin.yaml"])
+    assert b.data["spec"]["chart"]["spec"]["version"] == "1.16.12"
+    assert a.resource is not b.resource
+    assert model.clusters_of("infrastructure/base/kustomization.yaml") == ["a", "b"]
+
+
+def test_a_patch_naming_its_object_is_tested_against_objects_of_its_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 12: each untargeted SMP tested every object of the build (its kind is enough
+    # to rule out most). Counts the tests, not time.
+    from engine.repo.flux import patches
+
+    maps = "".join(
+        f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m{n}\n" for n in range(30)
+    )
+    files = {
+        "clusters/a/flux-system/gotk-sync.yaml": sync("a"),
+        "clusters/a/kustomization.yaml": (
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
+            "  - flux-system/gotk-sync.yaml\n  - maps.yaml\n  - linkerd.yaml\npatches:\n  - path: pin.yaml\n"
+        ),
+        "clusters/a/maps.yaml": maps,
+        "clusters/a/linkerd.yaml": HR.format(meta=""),
+        "clusters/a/pin.yaml": (
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n"
+            "  name: linkerd\nspec:\n  chart:\n    spec:\n      version: 1.16.12\n"
+        ),
+    }
+    tested: list[str] = []
+    original = patches.smp_id_matches
+
+    def counting(patch: dict[str, Any], resource: Any) -> bool:
+        tested.append(resource.kind)
+        return original(patch, resource)
+
+    monkeypatch.setattr(patches, "smp_id_matches", counting)
+    model = model_of(tmp_path, files)
+    assert tested == ["HelmRelease"]
+    (rendering,) = model.renderings("clusters/a/linkerd.yaml", 0)
+    assert [p.file for p in rendering.patches] == ["clusters/a/pin.yaml"]
+    assert len(model.renderings("clusters/a/maps.yaml")) == 30
+    assert model.problems == []

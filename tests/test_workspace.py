@@ -248,3 +248,17 @@ def test_listing_a_checkout_needs_no_lstat_per_regular_file(
     link, target = tmp_path / "clusters" / "link.yaml", tmp_path / "clusters/c1/app/a.yaml"
     # the symlink (and its target, to check it stays in the repo); no other file
     assert {c for c in calls if c.endswith(".yaml")} == {str(link), str(target)}
+
+
+def test_files_of_the_same_kinds_share_one_set_in_the_kind_index(tmp_path: Path) -> None:
+    # Issue 12: one frozenset per file was a tenth of a fleet model's memory.
+    build_tree(
+        tmp_path,
+        {f"f{n}.yaml": "kind: ConfigMap\n---\nkind: Secret\n" for n in range(5)}
+        | {"g.yaml": "kind: Secret\n"},
+    )
+    workspace = Workspace(tmp_path)
+    assert workspace.candidates(kinds=["Secret"]) == [*(f"f{n}.yaml" for n in range(5)), "g.yaml"]
+    index = workspace._kind_index()
+    assert len({id(index[f"f{n}.yaml"]) for n in range(5)}) == 1
+    assert index["f0.yaml"] == {"ConfigMap", "Secret"}

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from engine.yamltext.yamldoc import _segments as yaml_segments
+
 # `---` / `...` at the start of a line: the same rule yamldoc._segments splits on.
 _MARKER = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*):(?:[ ]+(.*))?$")
@@ -40,8 +42,25 @@ class Header:
     line: int
 
 
-class _Unsure(Exception):
+class Unsure(Exception):
     """The lines are not in the plain form the scan reads: parse the file instead."""
+
+
+def segments_with_offsets(body: str) -> list[tuple[int, int, int, int]]:
+    """(first line, head, start, end) of each document of `body` (no BOM), cut exactly as
+    yamldoc cuts them; Unsure for a `...` marker or content on a `---` line."""
+    for match in _MARKER.finditer(body):
+        if match.group(1) == "...":
+            raise Unsure
+        end = body.find("\n", match.end())
+        rest = body[match.end() : len(body) if end < 0 else end].strip()
+        if rest and not rest.startswith("#"):
+            raise Unsure
+    return [
+        (1 + body.count("\n", 0, start), head, start, end)
+        for head, start, end in yaml_segments(body)
+        if start <= len(body)
+    ]
 
 
 def _is_string(text: str) -> bool:
@@ -54,24 +73,24 @@ def _is_string(text: str) -> bool:
 
 
 def _scalar(value: str | None) -> str:
-    """A simple one-line string value (plain or quoted without escapes), else _Unsure."""
+    """A simple one-line string value (plain or quoted without escapes), else Unsure."""
     if not value:
-        raise _Unsure
+        raise Unsure
     if " #" in value:
         value = value[: value.index(" #")]
     value = value.rstrip(" ")
     if len(value) >= 2 and value[0] == value[-1] == '"':
         inner = value[1:-1]
         if not inner or '"' in inner or "\\" in inner:
-            raise _Unsure
+            raise Unsure
         return inner
     if len(value) >= 2 and value[0] == value[-1] == "'":
         inner = value[1:-1]
         if not inner or "'" in inner:
-            raise _Unsure
+            raise Unsure
         return inner
     if not _PLAIN.fullmatch(value) or not _is_string(value):
-        raise _Unsure
+        raise Unsure
     return value
 
 
@@ -81,12 +100,12 @@ def _segments(text: str) -> list[tuple[int, str]]:
     start, line = 0, 1
     for match in _MARKER.finditer(text):
         if match.group(1) == "...":
-            raise _Unsure
+            raise Unsure
         found.append((line, text[start : match.start()]))
         end = text.find("\n", match.end())
         rest = text[match.end() : len(text) if end < 0 else end].strip()
         if rest and not rest.startswith("#"):
-            raise _Unsure  # content on the `---` line
+            raise Unsure  # content on the `---` line
         line += text.count("\n", start, match.start())
         start = len(text) if end < 0 else end + 1
         line += 1
@@ -106,7 +125,7 @@ def _document(text: str, first_line: int) -> tuple[tuple[str | None, ...], int] 
     if first is None:
         return None
     if text[first.start()] in " \t":
-        raise _Unsure  # the document's root is indented
+        raise Unsure  # the document's root is indented
     content_line = first_line + text.count("\n", 0, first.start())
     values: dict[str, str] = {}
     meta: dict[str, str] | None = None
@@ -114,26 +133,26 @@ def _document(text: str, first_line: int) -> tuple[tuple[str | None, ...], int] 
     for number, match in enumerate(tops):
         key_line = _KEY.fullmatch(match.group(0).rstrip("\r"))
         if key_line is None:
-            raise _Unsure  # a list, flow style, a merge key, an anchor, a directive...
+            raise Unsure  # a list, flow style, a merge key, an anchor, a directive...
         key, value = key_line.group(1), key_line.group(2)
         if key in values or (key == "metadata" and meta is not None):
-            raise _Unsure  # a duplicate key: the parser says where
+            raise Unsure  # a duplicate key: the parser says where
         end = tops[number + 1].start() if number + 1 < len(tops) else len(text)
         if key == "metadata":
             if value and not value.startswith("#"):
-                raise _Unsure  # `metadata: {name: x}`
+                raise Unsure  # `metadata: {name: x}`
             meta = _metadata(text[match.end() : end])
         elif key in _IDENTITY:
             values[key] = _scalar(value)
             after = _CONTENT.search(text, match.end(), end)
             if after is not None:
-                raise _Unsure  # the value goes on over the next line
+                raise Unsure  # the value goes on over the next line
         elif value and value[0] in "[{\"'" and value not in ("[]", "{}") and not _closed(value):
-            raise _Unsure  # a flow collection or quoted text may go on over the next lines
+            raise Unsure  # a flow collection or quoted text may go on over the next lines
         else:
             values.setdefault(key, "")
     if "kind" not in values or not meta or "name" not in meta:
-        raise _Unsure  # the parser says what is wrong with it
+        raise Unsure  # the parser says what is wrong with it
     return (values.get("apiVersion"), values["kind"], meta["name"], meta.get("namespace")), (
         content_line
     )
@@ -151,28 +170,28 @@ def _metadata(block: str) -> dict[str, str]:
         if not stripped or stripped.startswith("#"):
             continue
         if stripped.startswith("\t"):
-            raise _Unsure
+            raise Unsure
         indent = len(line) - len(stripped)
         if not child_indent:
             child_indent = indent
         if indent < child_indent:
-            raise _Unsure
+            raise Unsure
         if indent > child_indent:
             if last_scalar:
-                raise _Unsure  # a value we read goes on over this line
+                raise Unsure  # a value we read goes on over this line
             continue
         match = _KEY.fullmatch(stripped)
         if match is None:
-            raise _Unsure  # a list item, a quoted or complex key...
+            raise Unsure  # a list item, a quoted or complex key...
         key, value = match.group(1), match.group(2)
         if key in seen:
-            raise _Unsure
+            raise Unsure
         seen.add(key)
         last_scalar = key in ("name", "namespace")
         if last_scalar:
             meta[key] = _scalar(value)
         elif value and value[0] in "[{\"'&*!|>" and value != "{}" and not _closed(value):
-            raise _Unsure
+            raise Unsure
     return meta
 
 
@@ -195,7 +214,7 @@ def scan(text: str) -> list[Header] | None:
     try:
         segments = _segments(text)
         found = [_document(body, line) for line, body in segments]
-    except _Unsure:
+    except Unsure:
         return None
     if found and found[0] is None:
         found, segments = found[1:], segments[1:]  # only comments before the first `---`

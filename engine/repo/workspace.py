@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import Location, RepoError
+from engine.repo import plainyaml
 from engine.repo.headers import Header, scan
 from engine.yamltext.patching import same
 from engine.yamltext.yamldoc import YamlDocument, decode, parse_file
@@ -365,7 +366,9 @@ class Workspace:
         if same_text is not None:
             found = [_plain(path, d) for d in same_text]
         else:
-            found = [_plain(path, d) for d in parse_file(path, text)]
+            found = plainyaml.documents(path, text) or [
+                _plain(path, d) for d in parse_file(path, text)
+            ]
             if len(text) <= _SHARED_TEXT:
                 self._by_text[text] = found
         self._plain[path] = found
@@ -415,10 +418,11 @@ class Workspace:
         if self._kinds is None:
             files = self.yaml_files()
             index: dict[str, frozenset[str]] = {}
+            shared: dict[frozenset[str], frozenset[str]] = {}  # most files repeat a few sets
             for done, path in enumerate(files, 1):
                 kinds = line_kinds(self._peek(path))
                 if kinds:
-                    index[path] = kinds
+                    index[path] = shared.setdefault(kinds, kinds)
                 if self.progress is not None:
                     self.progress(done, len(files))
             self._kinds = index

@@ -66,7 +66,11 @@ class Kustomizer(Transformers):
             )
         )  # fmt: skip
         self.opaque = bundles
+        # Files that may hold a Flux Kustomization are parsed whole (the walk reads them),
+        # not scanned for identities first.
+        self.flux_files = set(reader.candidates(kinds=["Kustomization"]))
         self._kfiles: dict[str, list[str]] = {}
+        self._nested_builds: dict[str, Build] = {}
 
     # -- the folder tree ---------------------------------------------------------
 
@@ -146,6 +150,22 @@ class Kustomizer(Transformers):
             )
             return []
         return self._kustomization(folder, path, spec, out, flux, stack)
+
+    def _nested(self, folder: str, out: Build, stack: tuple[str, ...]) -> list[Resource]:
+        """A kustomization folder listed as a resource: its output depends on its files
+        alone (the parent's transformers run after), so a shared base is built once and
+        each parent gets its own copies of the objects. Only a build without problems is
+        kept (a cycle through it is then impossible: building it alone would find it)."""
+        kept = self._nested_builds.get(folder)
+        if kept is None:
+            sub = Build(folder, [], set(), [], [])
+            sub.resources = self._build(folder, sub, None, stack=stack, component=False)
+            if sub.problems:
+                _merge(out, sub)
+                return sub.resources
+            kept = self._nested_builds[folder] = sub
+        _merge(out, kept)
+        return [resource.copy() for resource in kept.resources]
 
     def _generated(
         self, folder: str, out: Build, flux: FluxFields | None, stack: tuple[str, ...]
@@ -243,6 +263,8 @@ class Kustomizer(Transformers):
         if target in self.opaque:
             out.files.add(target)
             return []
+        if target.endswith((".yaml", ".yml")) and self._exists(target):
+            return self._file(target, out)  # a listed file: no folder of that name
         if self._exists(target) and not self.kustomization_file(target):
             return self._file(target, out)
         if self.is_folder(target):
@@ -251,14 +273,14 @@ class Kustomizer(Transformers):
                     Problem(where, f"resource {entry}: folder {target} has no kustomization file")
                 )
                 return []
-            return self._build(target, out, None, stack=stack, component=False)
+            return self._nested(target, out, stack)
         out.problems.append(Problem(where, f"resource {entry} ({target}) is not in the repo"))
         return []
 
     def _file(self, path: str, out: Build) -> list[Resource]:
         out.files.add(path)
         try:
-            headers = self.reader.headers(path)
+            headers = None if path in self.flux_files else self.reader.headers(path)
         except WaypathError as exc:
             out.problems.append(Problem(path, f"cannot read: {exc.message}"))
             return []
@@ -397,6 +419,13 @@ class Kustomizer(Transformers):
         new.data = {**new.data, "data": {**(data or {}), **(new.data.get("data") or {})}}
         new.sources = [*old.sources, *new.sources]
         acc[acc.index(old)] = new
+
+
+def _merge(out: Build, sub: Build) -> None:
+    out.files.update(sub.files)
+    out.walked.extend(sub.walked)
+    out.problems.extend(sub.problems)
+    out.name_references.extend(sub.name_references)
 
 
 __all__ = [

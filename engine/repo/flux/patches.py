@@ -47,9 +47,23 @@ def apply_json6902(data: Any, ops: list[Any]) -> Any:
             result = _owned_path(result, op.get("path") if isinstance(op, dict) else None)
             if isinstance(op, dict) and op.get("op") == "move":
                 result = _owned_path(result, op.get("from"))
-        return jsonpatch.apply_patch(result, ops, in_place=True)
+        return _compiled(ops).apply(result, in_place=True)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
         raise ValueError(str(exc)) from None
+
+
+_COMPILED: dict[int, tuple[list[Any], jsonpatch.JsonPatch]] = {}
+
+
+def _compiled(ops: list[Any]) -> jsonpatch.JsonPatch:
+    """One JsonPatch per op list (a build applies one patch to many objects); the list is
+    kept with it, so its id is not reused while the entry lives."""
+    found = _COMPILED.get(id(ops))
+    if found is None or found[0] is not ops:
+        if len(_COMPILED) > 10_000:
+            _COMPILED.clear()
+        found = _COMPILED[id(ops)] = (ops, jsonpatch.JsonPatch(ops))
+    return found[1]
 
 
 def _owned_path(data: Any, pointer: Any) -> Any:

@@ -125,6 +125,18 @@ class Resource:
     def __repr__(self) -> str:
         return f"Resource({self.path}#{self.doc_index} {self.kind} {self.name})"
 
+    def copy(self) -> Resource:
+        """Another object of the same state: what one changes the other does not see (the
+        data itself is shared: it is never changed in place)."""
+        other = Resource.__new__(Resource)
+        other.path, other.doc_index, other._data = self.path, self.doc_index, self._data
+        other.original_name, other.original_namespace = self.original_name, self.original_namespace
+        other.previous, other.patches = list(self.previous), list(self.patches)
+        other.patched, other.generated = dict(self.patched), self.generated
+        other.sources, other._identity = list(self.sources), self._identity
+        other._reader, other._pending = self._reader, list(self._pending)
+        return other
+
     @property
     def loaded(self) -> bool:
         return self._identity is None
@@ -283,6 +295,8 @@ def is_remote(entry: str) -> bool:
 
 def join(folder: str, rel: str) -> str:
     """A path relative to `folder`, normalised; `..` cannot climb above the repo root."""
+    if "/" not in rel and rel not in ("", ".", "..") and "\\" not in rel:
+        return rel if folder in (".", "") else f"{folder}/{rel}"  # a name in `folder` (normalised)
     joined = posixpath.normpath(posixpath.join(folder, rel.lstrip("/") if folder == "." else rel))
     while joined.startswith("../") or joined == "..":
         joined = joined[3:] or "."

@@ -187,7 +187,16 @@ class Transformers:
             return None
         return Patch(file, doc_index, position, detected, target, content, line, inline)
 
-    def _apply(self, patch: Patch, acc: list[Resource], out: Build) -> None:
+    def _apply(
+        self,
+        patch: Patch,
+        acc: list[Resource],
+        out: Build,
+        by_kind: dict[str, list[Resource]] | None = None,
+    ) -> None:
+        """Apply `patch` to the objects it selects; `by_kind` (the objects of `acc` by
+        kind, when the caller keeps it) narrows the search of a patch that names its own
+        object, instead of testing every object of the build."""
         if patch.target is not None:
             matches = []
             for resource in acc:
@@ -204,7 +213,9 @@ class Transformers:
                 if hit:
                     matches.append(resource)
         else:
-            matches = [r for r in acc if px.smp_id_matches(patch.content, r)]
+            kind = patch.content.get("kind")
+            pool = acc if by_kind is None else by_kind.get(str(kind), [])
+            matches = [r for r in pool if px.smp_id_matches(patch.content, r)]
             if len(matches) != 1:
                 what = _id_text(patch.content)
                 reason = "no matches for Id" if not matches else "multiple matches for Id"
@@ -265,9 +276,14 @@ class Transformers:
                 # Flux appends them after the root's own `patches` (§1.3).
                 patches.extend((p, "before") for p in made)  # fmt: skip
         patches.sort(key=lambda item: item[1] == "after")  # stable: list order kept
+        by_kind: dict[str, list[Resource]] | None = None
         for patch, phase in patches:
             if phase == "before":
-                self._apply(patch, acc, out)
+                if by_kind is None and patch.target is None:
+                    by_kind = _by_kind(acc)
+                self._apply(patch, acc, out, by_kind)
+                if patch.kind == "json6902" or px.is_delete(patch.content):
+                    by_kind = None  # it may have changed a kind, or removed an object
         namespace = spec.get("namespace")
         prefix, suffix = spec.get("namePrefix"), spec.get("nameSuffix")
         if flux is not None:
@@ -284,6 +300,13 @@ class Transformers:
         for patch, phase in patches:
             if phase == "after":
                 self._apply(patch, acc, out)
+
+
+def _by_kind(acc: list[Resource]) -> dict[str, list[Resource]]:
+    found: dict[str, list[Resource]] = {}
+    for resource in acc:
+        found.setdefault(resource.kind, []).append(resource)
+    return found
 
 
 def _target(value: Any) -> dict[str, str] | None:
