@@ -178,7 +178,7 @@ def test_namespace_and_target_namespace_give_the_effective_namespace(tmp_path: P
     )
     found = model.renderings("infra/hr.yaml", 0)
     assert [(r.cluster, r.namespace) for r in found] == [("a", "linkerd"), ("b", "mesh")]
-    assert found[1].resource.previous == [("linkerd", None)]
+    assert found[1].resource.previous == (("linkerd", None),)
 
 
 def test_overlays_patch_the_base_in_each_cluster(tmp_path: Path) -> None:
@@ -308,7 +308,7 @@ def test_generators_read_repo_files_and_get_kustomize_hashes(tmp_path: Path) -> 
     assert sorted(rendered) == ["creds-mkh8cmk268", "linkerd-values-t72f2785ct", "plain"]
     values = rendered["linkerd-values-t72f2785ct"]
     assert values.data["data"] == {"values.yaml": "proxy:\n  logLevel: debug\n"}
-    assert values.resource.sources == ["infra/values.yaml"]
+    assert values.resource.sources == ("infra/values.yaml",)
     assert values.namespace == "linkerd"
     assert rendered["creds-mkh8cmk268"].data["data"] == {"USER": "bWU="}
     assert model.clusters_of("infra/values.yaml") == ["a"]
@@ -512,7 +512,7 @@ def test_objects_are_parsed_only_when_asked_for(tmp_path: Path) -> None:
     assert first.data["metadata"] == {"name": "linkerd", "namespace": "mesh"}
     assert first.data["spec"]["chart"]["spec"]["version"] == "1.16.11"
     assert parsed[-1] == "infrastructure/controllers/linkerd.yaml"
-    assert first.resource.previous == [("linkerd", "linkerd")]
+    assert first.resource.previous == (("linkerd", "linkerd"),)
     # the two clusters share the parse; the namespace is set on a copy, the rest shared
     assert second.data["spec"] is first.data["spec"]
     plain = Workspace(tmp_path).plain_documents("infrastructure/controllers/linkerd.yaml")
@@ -558,12 +558,14 @@ def test_a_shared_base_is_built_once_and_each_overlay_patches_its_own_copy(
     ]
     a, b = model.renderings("infrastructure/base/linkerd.yaml", 0)
     assert (a.cluster, a.patches, a.data["spec"]["chart"]["spec"]["version"]) == (
-        "a", [], "1.16.11"
+        "a", (), "1.16.11"
     )
     assert (b.cluster, [p.file for p in b.patches]) == ("b", ["infrastructure/b/pin.yaml"])
     assert b.data["spec"]["chart"]["spec"]["version"] == "1.16.12"
     assert a.resource is not b.resource
     assert model.clusters_of("infrastructure/base/kustomization.yaml") == ["a", "b"]
+    # files read by the same clusters share one set (one per file was a tenth of the model)
+    assert model._files["infrastructure/a/kustomization.yaml"] is model._files["clusters/a/infra.yaml"]
 
 
 def test_a_patch_naming_its_object_is_tested_against_objects_of_its_kind(

@@ -89,4 +89,4 @@ def test_record_reads_only_what_changed_and_agrees_with_a_full_comparison(
         if op["op"] in ("add", "replace")
     ]
     assert set(resource.patched) == _full_record(patch, written, DOC, after)
-    assert resource.patches == [patch]
+    assert resource.patches == (patch,)

@@ -417,7 +417,7 @@ class Kustomizer(Transformers):
         old = matches[0]
         data = old.data.get("data") if behavior == "merge" else {}
         new.data = {**new.data, "data": {**(data or {}), **(new.data.get("data") or {})}}
-        new.sources = [*old.sources, *new.sources]
+        new.sources = (*old.sources, *new.sources)
         acc[acc.index(old)] = new
 
 

@@ -105,7 +105,7 @@ class Rendering:
         return self.resource.namespace
 
     @property
-    def patches(self) -> list[Patch]:
+    def patches(self) -> tuple[Patch, ...]:
         return self.resource.patches
 
     @property
@@ -119,8 +119,9 @@ class FluxModel:
     kustomizations: list[FluxKustomization] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     _renderings: dict[tuple[str, int], list[Rendering]] = field(default_factory=dict)
-    _files: dict[str, set[str]] = field(default_factory=dict)  # path -> clusters
-    _walked: dict[str, set[str]] = field(default_factory=dict)  # generated folder -> clusters
+    # path -> clusters; generated folder -> clusters (equal sets shared: most files have one)
+    _files: dict[str, frozenset[str]] = field(default_factory=dict)
+    _walked: dict[str, frozenset[str]] = field(default_factory=dict)
     _kustomization_folders: set[str] = field(default_factory=set)
     _by_cluster: dict[str, list[Rendering]] = field(default_factory=dict)
     _cluster_files: dict[str, list[str]] | None = field(default=None, repr=False)
@@ -279,6 +280,7 @@ class _Builder:
         self._builds: dict[str, Build] = {}
         self._ks: dict[tuple[str, str, str | None, int], FluxKustomization] = {}
         self._seen_problems: set[Problem] = set()
+        self._sets: dict[frozenset[str], frozenset[str]] = {}
 
     def problem(self, problem: Problem) -> None:
         if problem not in self._seen_problems:
@@ -405,9 +407,9 @@ class _Builder:
                 continue
             result = self.build(ks)
             for path in result.files:
-                model._files.setdefault(path, set()).add(cluster.name)
+                model._files[path] = self._with(model._files.get(path), cluster.name)
             for folder in result.walked:
-                model._walked.setdefault(folder, set()).add(cluster.name)
+                model._walked[folder] = self._with(model._walked.get(folder), cluster.name)
             for resource in result.resources:
                 rendering = Rendering(cluster.name, ks.key, resource)
                 model._renderings.setdefault((resource.path, resource.doc_index), []).append(
@@ -428,6 +430,14 @@ class _Builder:
                     line = doc[resource.doc_index].line if resource.doc_index < len(doc) else None
                     queue.append(FluxKustomization(**{**child.__dict__, "line": line}))
         return reached
+
+    def _with(self, clusters: frozenset[str] | None, name: str) -> frozenset[str]:
+        """`clusters` and `name`, as a set shared by every file of those clusters (a set
+        per file was a tenth of a fleet model's memory)."""
+        if clusters is not None and name in clusters:
+            return clusters
+        found = frozenset({name}) if clusters is None else clusters | {name}
+        return self._sets.setdefault(found, found)
 
     def _register(self, ks: FluxKustomization, cluster: Cluster) -> FluxKustomization:
         key = (ks.namespace, ks.name, ks.file, ks.doc_index)

@@ -244,6 +244,5 @@ def record(resource: Resource, patch: Patch, body: Any, before: Any, after: Any)
     found = dict.fromkeys(_changed(before, after, ()))
     for written in _written(patch, body):
         found.update(dict.fromkeys(_under(after, written)))
-    for path in found:
-        resource.patched[path] = patch
-    resource.patches.append(patch)
+    resource.patched = {**resource.patched, **dict.fromkeys(found, patch)}
+    resource.patches = (*resource.patches, patch)

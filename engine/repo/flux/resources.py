@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
 from engine.repo.headers import Header
@@ -110,17 +111,19 @@ class Resource:
         self._data = data
         self.original_name = original_name
         self.original_namespace = original_namespace
-        self.previous: list[tuple[str, str | None]] = []
-        self.patches: list[Patch] = []
+        # Empty until the build changes them (a container per object was most of the
+        # memory of a fleet's model): replaced, never changed in place.
+        self.previous: tuple[tuple[str, str | None], ...] = ()
+        self.patches: tuple[Patch, ...] = ()
         # leaf path -> the patch that last set it (leaves of the defining document are absent)
-        self.patched: dict[tuple[Any, ...], Patch] = {}
+        self.patched: Mapping[tuple[Any, ...], Patch] = _NOTHING_PATCHED
         self.generated = generated
-        self.sources: list[str] = sources or []
+        self.sources: tuple[str, ...] = tuple(sources or ())
         # Not loaded yet: (apiVersion, kind, name, namespace) now, the reader to load the
         # document from, and the metadata fields the build set since, in order.
         self._identity = identity
         self._reader = reader
-        self._pending: list[tuple[str, str]] = []
+        self._pending: tuple[tuple[str, str], ...] = ()
 
     def __repr__(self) -> str:
         return f"Resource({self.path}#{self.doc_index} {self.kind} {self.name})"
@@ -131,10 +134,10 @@ class Resource:
         other = Resource.__new__(Resource)
         other.path, other.doc_index, other._data = self.path, self.doc_index, self._data
         other.original_name, other.original_namespace = self.original_name, self.original_namespace
-        other.previous, other.patches = list(self.previous), list(self.patches)
-        other.patched, other.generated = dict(self.patched), self.generated
-        other.sources, other._identity = list(self.sources), self._identity
-        other._reader, other._pending = self._reader, list(self._pending)
+        other.previous, other.patches = self.previous, self.patches
+        other.patched, other.generated = self.patched, self.generated
+        other.sources, other._identity = self.sources, self._identity
+        other._reader, other._pending = self._reader, self._pending
         return other
 
     @property
@@ -149,13 +152,13 @@ class Resource:
             self._identity, self._reader = None, None
             for key, value in self._pending:
                 data = _with_metadata(data, key, value)
-            self._pending = []
+            self._pending = ()
             self._data = data
         return self._data
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._identity, self._reader, self._pending = None, None, []
+        self._identity, self._reader, self._pending = None, None, ()
         self._data = value
 
     def set_metadata(self, key: str, value: str) -> None:
@@ -168,7 +171,7 @@ class Resource:
             else:
                 namespace = value
             self._identity = (api, kind, name, namespace)
-            self._pending.append((key, value))
+            self._pending = (*self._pending, (key, value))
             return
         self._data = _with_metadata(self._data, key, value)
 
@@ -211,9 +214,16 @@ class Resource:
         value = self.metadata.get("namespace")
         return str(value) if value else None
 
+    def renamed(self, name: str, namespace: str | None) -> None:
+        """Remember an id the object had (a transformer changes its name or namespace)."""
+        self.previous = (*self.previous, (name, namespace))
+
     def ids(self) -> list[tuple[str, str | None]]:
         """The (name, namespace) pairs it has had, current first."""
         return [(self.name, self.namespace), *self.previous]
+
+
+_NOTHING_PATCHED: Mapping[tuple[Any, ...], Patch] = MappingProxyType({})
 
 
 def _with_metadata(data: Any, key: str, value: str) -> Any:

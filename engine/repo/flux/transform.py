@@ -340,14 +340,14 @@ def _set_namespace(resource: Resource, namespace: str) -> None:
         return
     if resource.namespace == namespace:
         return
-    resource.previous.append((resource.name, resource.namespace))
+    resource.renamed(resource.name, resource.namespace)
     resource.set_metadata("namespace", namespace)
 
 
 def _rename(resource: Resource, name: str) -> None:
     if resource.name == name:
         return
-    resource.previous.append((resource.name, resource.namespace))
+    resource.renamed(resource.name, resource.namespace)
     resource.set_metadata("name", name)
 
 
