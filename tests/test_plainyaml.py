@@ -73,6 +73,7 @@ SURE = {
     ),
     "yaml 1.1 scalars": "a: yes\nb: Off\nc: 0x1F\nd: 1_000\ne: .inf\nf: -1\ng: 010\nh: null\n",
     "kustomization": "resources:\n- a.yaml\n- ../base\nnamespace: mesh\n",
+    "empty collections with comments": "a: {}  # none\nb: []   # none\nc:\n- {}\n",
     "empty": "",
     "comments only": "# x\n",
 }
@@ -126,3 +127,13 @@ def test_every_fixture_reads_as_pyyaml_reads_it() -> None:
         answered += 1
         assert described(found) == described(parse_file(str(path), text)), path
     assert answered > 100
+
+
+def test_equal_lines_never_share_a_mutable_value() -> None:
+    # Lines are kept once read (they repeat across a fleet): `{}` and `[]` are made anew.
+    first = documents("a.yaml", "a: {}\nb: []\nc: x\n")
+    second = documents("b.yaml", "a: {}\nb: []\nc: x\n")
+    assert first is not None and second is not None
+    assert first[0].data == second[0].data == {"a": {}, "b": [], "c": "x"}
+    assert first[0].data["a"] is not second[0].data["a"]
+    assert first[0].data["b"] is not second[0].data["b"]

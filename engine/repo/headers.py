@@ -72,10 +72,28 @@ def _is_string(text: str) -> bool:
     return found
 
 
+_READ: dict[str, str | None] = {}  # value text -> the string, None when unsure
+
+
 def _scalar(value: str | None) -> str:
-    """A simple one-line string value (plain or quoted without escapes), else Unsure."""
+    """A simple one-line string value (plain or quoted without escapes), else Unsure.
+    Values repeat (kinds, API versions, namespaces): answers are kept."""
     if not value:
         raise Unsure
+    found = _READ.get(value, "")
+    if found == "":
+        try:
+            found = _read_scalar(value)
+        except Unsure:
+            found = None
+        if len(_READ) < 50_000:
+            _READ[value] = found
+    if found is None:
+        raise Unsure
+    return found
+
+
+def _read_scalar(value: str) -> str:
     if " #" in value:
         value = value[: value.index(" #")]
     value = value.rstrip(" ")

@@ -78,10 +78,10 @@ def _scalar(text: str) -> Any:
         if quote == '"' and "\\" in inner:
             raise Unsure
         return inner
+    if " #" in text:
+        text = text[: text.index(" #")].rstrip(" ")
     if text in ("{}", "[]"):
         return {} if text == "{}" else []
-    if " #" in text:
-        text = text[: text.index(" #")]
     return _plain(text.rstrip(" "))
 
 
@@ -101,13 +101,44 @@ def _is_item(text: str) -> bool:
     return text == "-" or text.startswith("- ")
 
 
+_NEW_MAP, _NEW_LIST, _UNREAD = object(), object(), object()  # `{}`/`[]` are made anew
+_ENTRIES: dict[str, tuple[str, bool, Any] | None] = {}  # line -> (key, has value, value)
+
+
+def _entry(text: str) -> tuple[str, bool, Any]:
+    """(key, whether the line holds the value, the value) of a `key: value` line; lines
+    repeat across a fleet's files (`prune: true`, `kind: GitRepository`), so kept."""
+    found = _ENTRIES.get(text, _UNREAD)
+    if found is _UNREAD:
+        try:
+            key, rest = _key(text)
+            value = _scalar(rest) if rest is not None else None
+            if isinstance(value, dict | list):
+                value = _NEW_MAP if isinstance(value, dict) else _NEW_LIST
+            found = (key, rest is not None, value)
+        except Unsure:
+            found = None
+        if len(_ENTRIES) < 50_000:
+            _ENTRIES[text] = found
+    if not isinstance(found, tuple):
+        raise Unsure
+    key, has_value, value = found
+    if value is _NEW_MAP:
+        value = {}
+    elif value is _NEW_LIST:
+        value = []
+    return key, has_value, value
+
+
 class _Reader:
+    """Lines end with a sentinel of indent -1, so `lines[at]` always exists."""
+
     def __init__(self, lines: list[Line]) -> None:
-        self.lines = lines
+        self.lines = [*lines, (0, -1, "")]
         self.at = 0
 
-    def indent(self) -> int:
-        return self.lines[self.at][1] if self.at < len(self.lines) else -1
+    def done(self) -> bool:
+        return self.at == len(self.lines) - 1
 
     def node(self, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -119,44 +150,45 @@ class _Reader:
 
     def mapping(self, indent: int, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        while self.indent() == indent:
-            _, _, text = self.lines[self.at]
+        lines = self.lines
+        while lines[self.at][1] == indent:
+            text = lines[self.at][2]
             if _is_item(text):
                 raise Unsure
-            key, rest = _key(text)
+            key, has_value, value = _entry(text)
             if key in result:
                 raise Unsure  # a duplicate: PyYAML says where
             self.at += 1
-            value: Any = None
-            if rest is not None:
-                value = _scalar(rest)
-                if self.indent() > indent:
+            following, next_text = lines[self.at][1], lines[self.at][2]
+            if has_value:
+                if following > indent:
                     raise Unsure  # the value goes on over the next line
-            elif self.indent() > indent:
+            elif following > indent:
                 value = self.node(depth + 1)
-            elif self.indent() == indent and _is_item(self.lines[self.at][2]):
+            elif following == indent and _is_item(next_text):
                 value = self.sequence(indent, depth + 1)  # `key:` then `- a` at its indent
             result[key] = value
         return result
 
     def sequence(self, indent: int, depth: int) -> list[Any]:
         items: list[Any] = []
-        while self.indent() == indent and _is_item(self.lines[self.at][2]):
-            number, _, text = self.lines[self.at]
+        lines = self.lines
+        while lines[self.at][1] == indent and _is_item(lines[self.at][2]):
+            number, _, text = lines[self.at]
             rest = text[1:].lstrip(" ")
             if not rest or rest.startswith("#"):
                 self.at += 1
-                items.append(self.node(depth + 1) if self.indent() > indent else None)
+                items.append(self.node(depth + 1) if lines[self.at][1] > indent else None)
             elif _is_item(rest) or rest[0] in "\"'{[" or _KEY.match(rest) is None:
                 if _is_item(rest):
                     raise Unsure  # `- - a`
                 self.at += 1
                 items.append(_scalar(rest))
-                if self.indent() > indent:
+                if lines[self.at][1] > indent:
                     raise Unsure
             else:  # `- key: value`: a mapping whose keys sit where `key` does
                 inner = indent + len(text) - len(rest)
-                self.lines[self.at] = (number, inner, rest)
+                lines[self.at] = (number, inner, rest)
                 items.append(self.mapping(inner, depth + 1))
         return items
 
@@ -197,7 +229,7 @@ def documents(path: str, text: str) -> list[YamlDocument] | None:
                     raise Unsure  # an indented root
                 reader = _Reader(lines)
                 data = reader.node(1)
-                if reader.at != len(lines):
+                if not reader.done():
                     raise Unsure
                 first = lines[0][0]
             docs.append((data, first, head + offset, start + offset, end + offset))
