@@ -150,6 +150,12 @@ def _tree_diffs(expected: dict[str, bytes], actual: dict[str, bytes]) -> Iterato
             yield _diff(f"tree/{path}", expected.get(path), actual.get(path))
 
 
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
+        return "; ".join(str(item[-1]) for item in exc.args[0][:3])
+    return str(exc)
+
+
 def _plan_case(case: Case, library: Library, work: Path) -> tuple[str, list[str], Any]:
     plan = make_plan(Workspace(work), library, case.request())
     apply_plan(work, plan, allow_dirty=True)
@@ -165,7 +171,11 @@ def run_case(case: Case, library: Library, *, update: bool = False) -> CaseResul
         return result
     with tempfile.TemporaryDirectory(prefix="waypath-case-") as temp:
         work = Path(temp) / "repo"
-        shutil.copytree(before, work, symlinks=True)  # as a checkout has them
+        try:
+            shutil.copytree(before, work, symlinks=True)  # as a checkout has them
+        except (shutil.Error, OSError) as exc:  # a FIFO, socket or unreadable file in it
+            result.failures.append(f"{before}/ cannot be copied as a repo tree: {_why(exc)}")
+            return result
         try:
             text, path, again = _plan_case(case, library, work)
         except WaypathError as exc:

@@ -18,7 +18,7 @@ from jinja2 import meta, nodes
 
 from engine.authoring.positions import Keys, locate
 from engine.authoring.problems import LintProblem
-from engine.errors import Location
+from engine.errors import Location, WaypathError
 from engine.recipe.loading import RecipeSource
 from engine.recipe.models import (
     AssertStep,
@@ -30,6 +30,7 @@ from engine.recipe.models import (
     TemplateStep,
 )
 from engine.recipe.templating import make_environment
+from engine.yamltext.inputs import read_text
 
 CONTEXT = frozenset({"params", "recipe", "from_release", "to_release", "instance"})
 TEMPLATE_CONTEXT = CONTEXT | {"doc", "docs"}
@@ -213,7 +214,12 @@ def check_templates(source: RecipeSource) -> list[LintProblem]:
                         f"template file {step.template.source} not found in {source.folder}",
                     )
                     continue
-                text = template.read_text(encoding="utf-8")
+                try:  # the limits of every input file (size, UTF-8, a regular file)
+                    text = read_text(template, "template file")
+                except WaypathError as exc:
+                    checker.add(exc.location or locate(source.path, keys), "template-unreadable",
+                                exc.message)  # fmt: skip
+                    continue
                 checker.check(
                     text,
                     TEMPLATE_CONTEXT,

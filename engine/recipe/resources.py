@@ -56,7 +56,10 @@ def _listing(overlay: Overlay, path: str) -> tuple[str, YamlDocument, list[Any],
     kustomization = kustomization_beside(overlay, path)
     if kustomization is None or kustomization == path:
         return None
-    doc = overlay.documents(kustomization)[0]
+    docs = overlay.documents(kustomization)
+    if not docs:  # an empty kustomization.yaml lists nothing
+        return None
+    doc = docs[0]
     resources = _resources(doc)
     if resources is None:
         return None

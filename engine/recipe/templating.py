@@ -19,6 +19,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from engine.errors import Location, TemplateError
 from engine.recipe.shellwords import ShellWords
+from engine.yamltext.inputs import read_text
 from engine.yamltext.patching import literal_key
 from engine.yamltext.splice import dump_yaml
 
@@ -92,7 +93,9 @@ class _RecipeLoader(jinja2.BaseLoader):
         if not path.is_relative_to(self.folder) or not path.is_file():
             raise jinja2.TemplateNotFound(template)
         mtime = path.stat().st_mtime
-        return path.read_text(encoding="utf-8"), str(path), lambda: path.stat().st_mtime == mtime
+        # The limits of every input file: a regular file, at most 8 MiB, UTF-8 (InputError).
+        text = read_text(path, "template file")
+        return text, str(path), lambda: path.stat().st_mtime == mtime
 
 
 class _RecipeEnvironment(ImmutableSandboxedEnvironment):

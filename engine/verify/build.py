@@ -23,14 +23,13 @@ from typing import Any
 
 import yaml
 
-from engine.verify.discovery import FluxKustomization
+from engine.verify.discovery import FluxKustomization, documents
 from engine.verify.tools import Tool, run
 from engine.verify.tree import Tree, normalize, spec_path
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN = "config.kubernetes.io/origin"
 FLUX_FIELDS = ("targetNamespace", "namePrefix", "nameSuffix", "patches", "images", "components")
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
 
 
@@ -91,10 +90,10 @@ def closure(tree: Tree, folder: str) -> list[str]:
                     visit(sub, root=False)
             return
         files.add(own)
-        try:
-            data = yaml.load(tree.read(own).decode("utf-8"), Loader=_LOADER)
-        except (yaml.YAMLError, UnicodeDecodeError):
+        found = documents(own, tree.read(own))
+        if not found:
             return  # kustomize names the broken file
+        data = found[0]
         for ref in _strings(data):
             for candidate in {ref, ref.partition("=")[2]} - {""}:
                 target = normalize(current, candidate)
@@ -156,8 +155,8 @@ def _root_kustomization(tree: Tree, folder: str, ks: FluxKustomization) -> dict[
     if existing is None:
         root = _generated(tree, folder)
     else:
-        loaded = yaml.load(tree.read(existing).decode("utf-8"), Loader=_LOADER)
-        root = loaded if isinstance(loaded, dict) else {}
+        loaded = documents(existing, tree.read(existing))
+        root = loaded[0] if loaded and isinstance(loaded[0], dict) else {}
     spec = ks.spec
     if spec.get("targetNamespace"):
         root["namespace"] = spec["targetNamespace"]

@@ -9,10 +9,28 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from engine.errors import WaypathError
 from engine.repo.flux import FluxModel
 from engine.repo.workspace import Overlay
+from engine.yamltext.yamldoc import decode, parse_file
 
 YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def documents(path: str, data: bytes) -> list[Any]:
+    """The documents of a repo file as the one parsing path reads them (the same limits on
+    size, nesting and aliases as everywhere); none when it cannot be read (the repo model
+    already reported the file)."""
+    try:
+        return [d.data for d in parse_file(path, decode(path, data))]
+    except WaypathError:
+        return []
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """`value` if it is a mapping, else an empty one: a field of the wrong type (a list
+    where Flux wants an object) reads as missing; the schema check reports it."""
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -28,11 +46,11 @@ class Obj:
 
     @property
     def namespace(self) -> str:
-        return str((self.data.get("metadata") or {}).get("namespace") or "")
+        return str(mapping(self.data.get("metadata")).get("namespace") or "")
 
     @property
     def name(self) -> str:
-        return str((self.data.get("metadata") or {}).get("name") or "")
+        return str(mapping(self.data.get("metadata")).get("name") or "")
 
     @property
     def spec(self) -> dict[str, Any]:

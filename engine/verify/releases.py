@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from engine.repo.detect import helm_release_name
 from engine.verify.cache import VerifyCache
 from engine.verify.charts import ChartFile
+from engine.verify.discovery import mapping
 from engine.verify.helm import prefetch, template
 from engine.verify.report import CheckResult, VerifyReport
 from engine.verify.values import EffectiveValues, effective_values
@@ -36,10 +37,10 @@ class Rendered:
 
 def _chart_of(obj: Obj, objects: list[Obj]) -> tuple[str, str] | str:
     """(chart name, version constraint), or why the chart is not one we can look up."""
-    spec = obj.data.get("spec") or {}
-    chart_spec = (spec.get("chart") or {}).get("spec")
+    spec = obj.spec
+    chart_spec = mapping(spec.get("chart")).get("spec")
     if isinstance(chart_spec, dict):
-        kind = str((chart_spec.get("sourceRef") or {}).get("kind", "HelmRepository"))
+        kind = str(mapping(chart_spec.get("sourceRef")).get("kind", "HelmRepository"))
         if kind != "HelmRepository":
             return f"its chart comes from a {kind} path, not a chart repository"
         return str(chart_spec.get("chart", "")), str(chart_spec.get("version") or "*")
@@ -52,11 +53,10 @@ def _chart_of(obj: Obj, objects: list[Obj]) -> tuple[str, str] | str:
                 and other.name == ref.get("name")
                 and other.namespace in (ns, "")
             ):
-                source = other.data.get("spec") or {}
+                source = other.spec
                 url = str(source.get("url", "")).rstrip("/")
-                version = (source.get("ref") or {}).get("tag") or (source.get("ref") or {}).get(
-                    "semver"
-                )
+                ref = mapping(source.get("ref"))
+                version = ref.get("tag") or ref.get("semver")
                 return url.rsplit("/", 1)[-1], str(version or "*")
         return f"its OCIRepository {ns}/{ref.get('name')} is not in this cluster"
     return "it names no chart"
@@ -84,8 +84,7 @@ def check_releases(
         found = _find_chart(obj, objects, options, report)
         if found is None:
             continue
-        spec = obj.data.get("spec") or {}
-        namespace = str(spec.get("targetNamespace") or obj.namespace or "default")
+        namespace = str(obj.spec.get("targetNamespace") or obj.namespace or "default")
         values = effective_values(obj.data, obj.namespace or namespace, lookup)
         todo.append((obj, found, helm_release_name(obj.data), namespace, values))
     prefetch(options.helm, [(c, r, n, v.values) for _, c, r, n, v in todo], cache)

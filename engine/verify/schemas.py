@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
+
+from engine.errors import Location, UsageError
+from engine.yamltext.inputs import load_yaml
 
 FLUX_GROUP_SUFFIX = ".toolkit.fluxcd.io"
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _close(node: Any) -> None:
@@ -57,17 +58,28 @@ class SchemaIndex:
         # Current set first: a version it serves wins over the legacy copy of it.
         for folder in (schema_dir, schema_dir / "legacy-flux-2.6"):
             for path in sorted(folder.glob("*.yaml")):
-                crd = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-                if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
-                    continue
-                spec = crd["spec"]
-                for version in spec["versions"]:
-                    key = (f"{spec['group']}/{version['name']}", spec["names"]["kind"])
-                    if key not in self._schemas:
-                        strict = copy.deepcopy(version["schema"]["openAPIV3Schema"])
-                        _close(strict)
-                        self._schemas[key] = strict
+                # --schemas DIR is an input like any other: the same limits, errors by name.
+                for crd in load_yaml(path, "Flux CRD file"):
+                    if isinstance(crd, dict) and crd.get("kind") == "CustomResourceDefinition":
+                        self._add(path, crd)
         self._validators: dict[tuple[str, str], jsonschema.Draft7Validator] = {}
+
+    def _add(self, path: Path, crd: dict[str, Any]) -> None:
+        try:
+            spec = crd["spec"]
+            for version in spec["versions"]:
+                key = (f"{spec['group']}/{version['name']}", spec["names"]["kind"])
+                if key not in self._schemas:
+                    strict = copy.deepcopy(version["schema"]["openAPIV3Schema"])
+                    _close(strict)
+                    self._schemas[key] = strict
+        except (KeyError, TypeError, AttributeError, IndexError):
+            raise UsageError(
+                "this CustomResourceDefinition has no spec.group, spec.names.kind and "
+                "spec.versions[].schema.openAPIV3Schema",
+                location=Location(str(path)),
+                hint="point --schemas (or WAYPATH_FLUX_SCHEMAS) at a folder of Flux CRD files",
+            ) from None
 
     def validator(self, api_version: str, kind: str) -> jsonschema.Draft7Validator | None:
         key = (api_version, kind)

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
+from engine.errors import WaypathError
+from engine.verify.discovery import mapping
+from engine.yamltext.yamldoc import parse_file
 
 PLACEHOLDER = "waypath-placeholder"
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Lookup = Callable[[str, str, str], dict[str, Any] | None]  # (kind, namespace, name)
 
@@ -55,10 +56,10 @@ def _secret_value(obj: dict[str, Any], key: str) -> str | None:
     """A Secret's value for key, or None when it is SOPS-encrypted or undecodable."""
     if "sops" in obj:
         return None
-    string_data = obj.get("stringData") or {}
+    string_data = mapping(obj.get("stringData"))
     if key in string_data:
         return str(string_data[key])
-    raw = (obj.get("data") or {}).get(key)
+    raw = mapping(obj.get("data")).get(key)
     if raw is None:
         return None
     try:
@@ -68,9 +69,11 @@ def _secret_value(obj: dict[str, Any], key: str) -> str | None:
 
 
 def effective_values(release: dict[str, Any], namespace: str, lookup: Lookup) -> EffectiveValues:
-    spec = release.get("spec") or {}
+    spec = mapping(release.get("spec"))
     out = EffectiveValues()
-    for entry in spec.get("valuesFrom") or []:
+    entries = spec.get("valuesFrom")
+    for raw_entry in entries if isinstance(entries, list) else []:
+        entry = mapping(raw_entry)
         kind, name = str(entry.get("kind", "")), str(entry.get("name", ""))
         key = str(entry.get("valuesKey") or "values.yaml")
         target = entry.get("targetPath")
@@ -86,7 +89,7 @@ def effective_values(release: dict[str, Any], namespace: str, lookup: Lookup) ->
             text = _secret_value(obj, key)
             reason = "SOPS-encrypted or not readable"
         else:
-            raw = (obj.get("data") or {}).get(key)
+            raw = mapping(obj.get("data")).get(key)
             text = None if raw is None else str(raw)
             reason = "has no such key"
         if text is None:
@@ -99,11 +102,15 @@ def effective_values(release: dict[str, Any], namespace: str, lookup: Lookup) ->
         if target:
             set_path(out.values, str(target), text)
             continue
-        try:
-            loaded = yaml.load(text, Loader=_LOADER)
-        except yaml.YAMLError as exc:
-            out.problems.append(f"valuesFrom {label}: not valid YAML: {exc}")
+        try:  # the same limits as every YAML Waypath reads (aliases, depth, size)
+            docs = parse_file(label, text)
+        except WaypathError as exc:
+            out.problems.append(f"valuesFrom {label}: not valid YAML: {exc.message}")
             continue
+        if len(docs) > 1:
+            out.problems.append(f"valuesFrom {label}: more than one YAML document")
+            continue
+        loaded = docs[0].data if docs else None
         if isinstance(loaded, dict):
             out.values = merge(out.values, loaded)
         elif loaded is not None:

@@ -28,7 +28,13 @@ import yaml
 from engine.repo.flux.model import build_model, model_for
 from engine.verify import build as kbuild
 from engine.verify.cache import VerifyCache
-from engine.verify.discovery import YAML_SUFFIXES, FluxKustomization, Obj, cluster_kustomizations
+from engine.verify.discovery import (
+    YAML_SUFFIXES,
+    FluxKustomization,
+    Obj,
+    cluster_kustomizations,
+    documents,
+)
 from engine.verify.duplicates import check_duplicates
 from engine.verify.leaks import rendered
 from engine.verify.options import VerifyOptions
@@ -171,11 +177,7 @@ class _Verifier:
         return objects
 
     def _documents(self, path: str) -> list[dict[str, Any]]:
-        try:
-            docs = yaml.load_all(self.tree.read(path).decode("utf-8"), Loader=_LOADER)
-            return [d for d in docs if isinstance(d, dict)]
-        except (yaml.YAMLError, UnicodeDecodeError):
-            return []
+        return [d for d in documents(path, self.tree.read(path)) if isinstance(d, dict)]
 
     def _variables(self, ks: FluxKustomization) -> dict[str, str]:
         post = ks.spec.get("postBuild")
@@ -228,16 +230,20 @@ class _Verifier:
             own = Obj(node.ks.file, node.ks.data)
             for obj in [own, *node.objects]:
                 objects.setdefault((obj.origin, obj.kind, obj.namespace, obj.name), obj)
-        cluster = list(objects.values())
-        self._check_schemas(cluster)
+        # An object its schema refuses is reported as that; the checks below read its
+        # fields and skip it rather than guess what a field of the wrong type meant.
+        cluster = self._check_schemas(list(objects.values()))
         for result in check_references(cluster, self._bootstrapped.get(name, [])):
             self.report.add(result)
         label = min(node.ks.file for node in nodes)
         check_releases(cluster, self.options, self.cache, self.report, label)
 
-    def _check_schemas(self, objects: list[Obj]) -> None:
+    def _check_schemas(self, objects: list[Obj]) -> list[Obj]:
+        """The objects their schema does not refuse (all of them without schemas)."""
+        valid = []
         for obj in objects:
             if not is_flux(obj.data):
+                valid.append(obj)
                 continue
             if self.options.schemas is None:
                 self.report.add(
@@ -245,6 +251,7 @@ class _Verifier:
                         "schema", "skip", obj.origin, obj.label, self.options.schemas_missing
                     )
                 )
+                valid.append(obj)
                 continue
             key = hashlib.sha256(
                 json.dumps(obj.data, sort_keys=True, default=str).encode()
@@ -256,6 +263,9 @@ class _Verifier:
             self.report.add(
                 CheckResult("schema", status, obj.origin, obj.label, "\n".join(problems))
             )
+            if not problems:
+                valid.append(obj)
+        return valid
 
 
 def verify_tree(
