@@ -28,3 +28,19 @@ def scenario_snapshot(
 ) -> ScenarioSnapshot:
     """Compare a folder of plain snapshot files under snapshots/ (see tests/snapshot_ext.py)."""
     return ScenarioSnapshot(snapshot, update=bool(request.config.option.update_snapshots))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fuzz harness's figures (cases per input kind, exit codes, the costliest case);
+    `WAYPATH_FUZZ_TALLY=FILE` also writes them as JSON."""
+    from tests.fuzz.harness import TALLY
+
+    if not TALLY.cases:
+        return
+    for line in TALLY.lines():
+        terminalreporter.write_line(line)
+    if os.environ.get("WAYPATH_FUZZ_TALLY"):
+        import json
+
+        with open(os.environ["WAYPATH_FUZZ_TALLY"], "w") as handle:
+            json.dump(TALLY.as_json(), handle, indent=1, sort_keys=True)

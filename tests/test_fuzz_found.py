@@ -1,0 +1,144 @@
+"""What the fuzz harness (tests/test_fuzz_inputs.py, tests/test_fuzz_cli.py) found, one
+plain test each: every case was a traceback (exit 3), a hang or a change outside what
+the command may change, and is now a clear error or a normal result.
+
+Pins the fixes named in each test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from tests.fuzz.harness import REPO_FILES
+from tests.helpers import RECIPES, git, git_repo, hermetic_git, snapshot_bytes
+
+TO = ["--to", "meshy@stable-2.0", "--recipes", str(RECIPES)]
+RELEASE = "clusters/prod/meshy/release.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    hermetic_git(monkeypatch)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "unexpected error" not in out + err, err
+    return code, out, err
+
+
+def repo_with(tmp_path: Path, changes: dict[str, str] | None = None) -> Path:
+    """The fuzz harness's repo (two clusters, waypath.yaml) with some files replaced."""
+    return git_repo(tmp_path / "repo", {**REPO_FILES, **(changes or {})})
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        (
+            "      sourceRef:\n        kind: HelmRepository\n        name: meshy\n"
+            "        namespace: flux-system\n",
+            "      sourceRef: [HelmRepository]\n",
+        ),
+        ("  chart:\n    spec:\n", "  chart: [spec]\n  unused:\n    spec:\n"),
+    ],
+    ids=["sourceRef-list", "chart-list"],
+)
+def test_verify_reads_fields_of_the_wrong_type_as_schema_failures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    edit: tuple[str, str],
+) -> None:  # fmt: skip
+    # Pins: verifier._check_schemas passing on only what its schema accepts, and
+    # discovery.mapping in the release and values checks (was AttributeError: 'list'
+    # object has no attribute 'get').
+    release = REPO_FILES[RELEASE].replace(*edit)
+    assert release != REPO_FILES[RELEASE]
+    repo = repo_with(tmp_path, {RELEASE: release})
+    for schemas in ("", str(tmp_path / "none")):  # with the Flux CRDs, and with none found
+        if schemas:
+            monkeypatch.setenv("WAYPATH_FLUX_SCHEMAS", schemas)
+        code, out, err = run(capsys, "verify", str(repo), "--format", "json")
+        assert code in (0, 1) and out.startswith("{"), err
+        assert json.loads(out)["command"] == "verify"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe", "file is not valid UTF-8 (byte 0xff)"),
+        (b"kind: CustomResourceDefinition\nspec: []\n", "this CustomResourceDefinition has no"),
+        (b"a: &a [*a]\n", "an alias bomb?"),
+    ],
+    ids=["not-utf8", "crd-without-spec", "recursive-alias"],
+)
+def test_a_schemas_folder_is_input_like_any_other(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    # Pins: schemas.SchemaIndex reading --schemas files through inputs.load_yaml and
+    # naming a CRD it cannot use (was UnicodeDecodeError, KeyError, ComposerError).
+    repo = repo_with(tmp_path)
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    (schemas / "bad.yaml").write_bytes(content)
+    code, _, err = run(capsys, "verify", str(repo), "--schemas", str(schemas))
+    assert code == 1
+    assert err.startswith(f"error: {schemas / 'bad.yaml'}"), err
+    assert message in err, err
+
+
+def test_a_template_step_beside_an_empty_kustomization_yaml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Pins: resources._listing taking an empty kustomization.yaml as one that lists
+    # nothing (was IndexError: list index out of range).
+    repo = repo_with(tmp_path, {"clusters/prod/meshy/kustomization.yaml": ""})
+    before = snapshot_bytes(repo)
+    code, _, err = run(capsys, "plan", str(repo), "--recipes", str(RECIPES))  # waypath.yaml's
+    assert code == 2, err
+    assert snapshot_bytes(repo) == before
+
+
+def test_recipe_test_with_a_fifo_in_before(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Pins: casetest.run_case reporting a before/ tree it cannot copy as the case's
+    # failure (was shutil.Error: ... is a named pipe).
+    lib = tmp_path / "lib"
+    shutil.copytree(RECIPES, lib)
+    before = lib / "meshy" / "tests" / "prod" / "before"
+    before.mkdir(parents=True)
+    (before.parent / "case.yaml").write_text("target: meshy@stable-1.1\n")
+    os.mkfifo(before / "release.yaml")
+    code, out, _ = run(capsys, "recipe", "test", "meshy", "--recipes", str(lib))
+    assert code == 1
+    assert f"{before}/ cannot be copied as a repo tree: " in out
+    assert "is a named pipe" in out
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe{\x00{\x00", b"a\x00b"], ids=["utf16", "nul"])
+def test_a_template_file_that_is_not_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    # Pins: lint_templates and templating._RecipeLoader reading template files through
+    # inputs.read_text (was UnicodeDecodeError in recipe lint and plan).
+    lib = tmp_path / "lib"
+    shutil.copytree(RECIPES, lib)
+    template = lib / "meshy" / "templates" / "crds.yaml.j2"
+    template.write_bytes(content)
+    code, out, err = run(capsys, "recipe", "lint", str(lib / "meshy"))
+    assert code == 1
+    assert f"{template}:" in out and "template-unreadable" in out, out
+    repo = repo_with(tmp_path)
+    before = snapshot_bytes(repo)
+    code, _, err = run(capsys, "plan", str(repo), "--to", "meshy@stable-2.0", "--recipes", str(lib))
+    assert code == 1
+    assert f"error: {template}:" in err, err
+    assert snapshot_bytes(repo) == before
+    assert git(repo, "status", "--porcelain") == ""
