@@ -8,6 +8,7 @@ Exit codes (documented in README.md and docs/cli.md, tested in tests/test_cli.py
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import traceback
@@ -130,11 +131,26 @@ def error_boundary() -> Iterator[None]:
         by = f" by {exc.name}" if isinstance(exc, Interrupted) else ""
         print(f"interrupted{by}; nothing half-written is left", file=sys.stderr)
         _fail(EXIT_INTERRUPTED)
+    except OSError as exc:
+        if exc.filename is None:
+            _unexpected()
+        # The system refused a path the user gave or the run needed (a name too long, no
+        # permission, a file where a folder must be): theirs to fix, not a bug. Writes
+        # are all-or-nothing (apply's journal), so nothing is half-done.
+        print(f"error: {_path(exc.filename)}: {exc.strerror or exc}", file=sys.stderr)
+        print("hint: check that path (its name, its type and its permissions)", file=sys.stderr)
+        _fail(EXIT_ERROR)
     except Exception:
-        print("error: an unexpected error occurred (this is a bug in Waypath)", file=sys.stderr)
-        traceback.print_exc(file=sys.stderr)
-        print(
-            "hint: please report it with the command you ran and the output above",
-            file=sys.stderr,
-        )
-        _fail(EXIT_UNEXPECTED)
+        _unexpected()
+
+
+def _path(name: object) -> str:
+    text = os.fsdecode(name) if isinstance(name, str | bytes) else str(name)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _unexpected() -> NoReturn:
+    print("error: an unexpected error occurred (this is a bug in Waypath)", file=sys.stderr)
+    traceback.print_exc(file=sys.stderr)
+    print("hint: please report it with the command you ran and the output above", file=sys.stderr)
+    _fail(EXIT_UNEXPECTED)

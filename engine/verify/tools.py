@@ -55,7 +55,13 @@ class Ran:
 
 
 def _named(command: str, option: str) -> Tool:
-    argv = shlex.split(command)
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:  # an unclosed quote
+        raise UsageError(
+            f"{option} {command!r} cannot be split into words: {exc}",
+            hint="quote the command as a shell would, e.g. --kustomize 'kustomize build'",
+        ) from None
     if not argv or shutil.which(argv[0]) is None:
         raise UsageError(
             f"{option} {command!r}: {argv[0] if argv else 'the command'} is not an executable "
