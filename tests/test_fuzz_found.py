@@ -142,3 +142,41 @@ def test_a_template_file_that_is_not_utf8(
     assert f"error: {template}:" in err, err
     assert snapshot_bytes(repo) == before
     assert git(repo, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["recipe", "lint", "--recipes", "x" * 300],
+        ["demo", "--to", "meshy@stable-2.0", "--keep", "x" * 300],
+        ["detect", "x" * 300],
+    ],
+    ids=["recipes", "keep", "repo"],
+)
+def test_a_path_the_system_refuses_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+) -> None:  # fmt: skip
+    # Pins: error_handler.error_boundary turning an OSError about a path (a name too long,
+    # no permission, a file where a folder must be) into exit 1 naming it (was exit 3).
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *args)
+    assert code == 1
+    assert err.startswith("error: ") and err.endswith(
+        ": File name too long\nhint: check that path (its name, its type and its permissions)\n"
+    ), err
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_a_tool_command_with_an_unclosed_quote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Pins: verify.tools._named refusing a --helm/--kustomize it cannot split (was
+    # ValueError: No closing quotation).
+    repo = repo_with(tmp_path)
+    for option in ("--helm", "--kustomize"):
+        code, _, err = run(capsys, "verify", str(repo), option, "'unclosed")
+        assert code == 1
+        assert err.startswith(
+            f"error: {option} \"'unclosed\" cannot be split into words: No closing quotation\n"
+        ), err

@@ -14,43 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.fuzz_recipe_loader import check_one
+from tests.fuzz.mutate import RECIPE_TOKENS
 
 CORPUS = sorted((Path(__file__).parent / "fuzz" / "corpus").glob("*-to-*.yaml"))
 SEEDS = [p.read_bytes() for p in CORPUS]
-TOKENS = [
-    b"{{",
-    b"}}",
-    b"{%",
-    b"'",
-    b'"',
-    b"\t",
-    b"\n",
-    b"- ",
-    b": ",
-    b"&a ",
-    b"*a",
-    b"[",
-    b"{",
-    b"\x00",
-    b"\xff",
-    b"\x1f",
-    b"!!python/name:os.system ",
-    b"op: ",
-    b"select: ",
-    b"ops: ",
-    b"phases: ",
-    b"steps: ",
-    b"template: ",
-    b"into: ../x",
-    b"source: /etc/passwd",
-    b"9" * 30,
-    b"2001-13-45",
-    b"~",
-    b"null",
-    b"true",
-    b"---\n",
-    b"<<: *a",
-]
+TOKENS = RECIPE_TOKENS  # shared with the input fuzz harness (tests/fuzz/mutate.py)
 CASES = {"count": 0}
 
 

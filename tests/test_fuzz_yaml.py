@@ -24,6 +24,7 @@ from engine.repo.workspace import Workspace
 from engine.yamltext.patching import apply_ops
 from engine.yamltext.splice import rewrite_document
 from engine.yamltext.yamldoc import decode, parse_file
+from tests.fuzz.mutate import YAML_TOKENS
 from tests.helpers import MESHY_RELEASE, RECIPES, build_tree, meshy_files, snapshot_bytes
 
 SCALE = 50 if os.environ.get("WAYPATH_SLOW") else 1
@@ -43,55 +44,7 @@ def ran() -> None:
 
 
 # YAML-ish text: the tokens that drive the scanner into its corners.
-TOKENS = st.sampled_from(
-    [
-        "a",
-        "b: ",
-        "- ",
-        "  ",
-        "\t",
-        "\n",
-        "\r\n",
-        "\r",
-        "---\n",
-        "...\n",
-        "&x ",
-        "*x",
-        "*y",
-        "{",
-        "}",
-        "[",
-        "]",
-        ",",
-        "'",
-        '"',
-        "\\",
-        "!!str ",
-        "!!binary ",
-        "!!python/name:os.system",
-        "!local ",
-        "%YAML 1.1\n",
-        "%TAG ! tag:x:\n",
-        "? ",
-        ": ",
-        "|\n",
-        ">-\n",
-        "#c",
-        "<<: ",
-        "2001-13-45",
-        "9" * 40,
-        "1e999",
-        ".nan",
-        "~",
-        "\ufeff",
-        "\x00",
-        "\x07",
-        "\u2028",
-        "é",
-        "kind: HelmRelease\n",
-        "\ud800",
-    ]
-)
+TOKENS = st.sampled_from(YAML_TOKENS)  # shared with the input fuzz harness (tests/fuzz/)
 YAMLISH = st.lists(TOKENS, max_size=40).map("".join)
 
 

@@ -181,6 +181,7 @@ class Template:
 
     def copy(self, into: Path) -> Sandbox:
         shutil.copytree(self.root, into, symlinks=True)
+        os.mkfifo(into / "inputs" / "fifo")  # where a command line names a FIFO
         return Sandbox(into, self.clean)
 
 
@@ -411,7 +412,8 @@ def check(sandbox: Sandbox, case: Case, kind: str) -> Outcome:
         case.argv, cwd=sandbox.root, env=sandbox.env(case.env), bundled=case.bundled
     )
     TALLY.record(kind, outcome)
-    said = f"waypath {' '.join(map(repr, case.argv))}\n--- stdout\n{outcome.out}\n--- stderr\n{outcome.err}"
+    shown = " ".join(repr(a if len(a) < 200 else a[:20] + "...") for a in case.argv)
+    said = f"waypath {shown}\n--- stdout\n{outcome.out[:5000]}\n--- stderr\n{outcome.err[:5000]}"
     assert not outcome.timed_out, f"no end within {WALL_SECONDS} s (a hang):\n{said}"
     assert outcome.code is not None, f"killed by signal {outcome.signal} (a limit?):\n{said}"
     assert outcome.code in OK_CODES, f"exit {outcome.code}:\n{said}"
@@ -426,11 +428,23 @@ def check(sandbox: Sandbox, case: Case, kind: str) -> Outcome:
         if damaged == [".git/index"]:  # same entries, only git's stat cache refreshed
             damaged = [] if _ls_files(sandbox.repo) == sandbox.clean_index else damaged
         assert not damaged, f"the repo changed: {damaged}\n{said}"
-    touched = _differences(outside_before, tree(sandbox.root, skip=skip))
+    outside_after = tree(sandbox.root, skip=skip)
+    touched = [
+        p for p in _differences(outside_before, outside_after)
+        if not _parent_of_output(p, outside_before, outside_after, case.outputs)
+    ]  # fmt: skip
     assert not touched, f"changed outside the repo: {touched}\n{said}"
     left = os.listdir(sandbox.path("tmp"))
     assert not left, f"temporary files left behind: {left}\n{said}"
     return outcome
+
+
+def _parent_of_output(
+    path: str, before: Mapping[str, object], after: Mapping[str, object], outputs: list[str]
+) -> bool:
+    """A folder made to hold a named output (`--keep a/b` may create `a`)."""
+    new_folder = path not in before and after.get(path) == "dir"
+    return new_folder and any(os.path.normpath(o).startswith(path + os.sep) for o in outputs)
 
 
 @dataclass
