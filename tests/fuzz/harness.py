@@ -47,6 +47,7 @@ from engine.authoring import libraries, lint
 from engine.cli import main
 from engine.recipe import loading
 from tests.helpers import GIT_ENV, RECIPES, git_repo, meshy_files
+from tests.test_waves import CONFIG  # two waves, meshy at stable-2.0.0
 
 OK_CODES = {0, 1, 2, 130}
 WALL_SECONDS = float(os.environ.get("WAYPATH_FUZZ_TIMEOUT", "30"))  # a shared CI machine
@@ -72,20 +73,6 @@ def _gotk_sync(cluster: str) -> str:
     )
 
 
-CONFIG = """\
-apiVersion: waypath.dev/v1
-kind: Config
-components:
-  meshy:
-    # renovate: datasource=helm depName=meshy-control-plane registryUrl=https://charts.example.com/meshy
-    version: stable-2.0.0
-waves:
-  - name: nonprod
-    paths: [clusters/nonprod]
-  - name: prod
-    paths: ["clusters/prod*"]
-    description: production, after nonprod is validated
-"""
 
 CASE = {
     "case.yaml": "description: prod from 1.0 to 1.1\ntarget: meshy@stable-1.1\n",
