@@ -605,3 +605,30 @@ def test_a_patch_naming_its_object_is_tested_against_objects_of_its_kind(
     assert [p.file for p in rendering.patches] == ["clusters/a/pin.yaml"]
     assert len(model.renderings("clusters/a/maps.yaml")) == 30
     assert model.problems == []
+
+
+def test_a_file_of_many_clusters_grows_one_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 12: each cluster reaching a shared base made a new frozenset of every cluster so
+    # far (quadratic: 10x the read floor at 2,000 clusters). Counts sets made, not time.
+    from engine.repo.flux import model as module
+
+    files: dict[str, str] = {
+        "base/kustomization.yaml": "resources:\n  - linkerd.yaml\n",
+        "base/linkerd.yaml": HR.format(meta="  namespace: linkerd\n"),
+    }
+    for n in range(30):
+        files[f"clusters/c{n}/flux-system/gotk-sync.yaml"] = sync(f"c{n}")
+        files[f"clusters/c{n}/base.yaml"] = flux_ks("base", "./base")
+    made: list[int] = []
+    original = module._Builder._shared
+
+    def counting(self: Any, clusters: frozenset[str]) -> frozenset[str]:
+        made.append(len(clusters))
+        return original(self, clusters)
+
+    monkeypatch.setattr(module._Builder, "_shared", counting)
+    model = model_of(tmp_path, files)
+    assert len(model.clusters_of("base/linkerd.yaml")) == 30
+    assert sorted(made) == [1] * 30 + [30, 30]  # one per cluster, then each shared file once

@@ -16,6 +16,7 @@ import json
 import posixpath
 import weakref
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -120,8 +121,8 @@ class FluxModel:
     problems: list[Problem] = field(default_factory=list)
     _renderings: dict[tuple[str, int], list[Rendering]] = field(default_factory=dict)
     # path -> clusters; generated folder -> clusters (equal sets shared: most files have one)
-    _files: dict[str, frozenset[str]] = field(default_factory=dict)
-    _walked: dict[str, frozenset[str]] = field(default_factory=dict)
+    _files: dict[str, AbstractSet[str]] = field(default_factory=dict)
+    _walked: dict[str, AbstractSet[str]] = field(default_factory=dict)
     _kustomization_folders: set[str] = field(default_factory=set)
     _by_cluster: dict[str, list[Rendering]] = field(default_factory=dict)
     _cluster_files: dict[str, list[str]] | None = field(default=None, repr=False)
@@ -407,9 +408,9 @@ class _Builder:
                 continue
             result = self.build(ks)
             for path in result.files:
-                model._files[path] = self._with(model._files.get(path), cluster.name)
+                self._add(model._files, path, cluster.name)
             for folder in result.walked:
-                model._walked[folder] = self._with(model._walked.get(folder), cluster.name)
+                self._add(model._walked, folder, cluster.name)
             for resource in result.resources:
                 rendering = Rendering(cluster.name, ks.key, resource)
                 model._renderings.setdefault((resource.path, resource.doc_index), []).append(
@@ -431,13 +432,27 @@ class _Builder:
                     queue.append(FluxKustomization(**{**child.__dict__, "line": line}))
         return reached
 
-    def _with(self, clusters: frozenset[str] | None, name: str) -> frozenset[str]:
-        """`clusters` and `name`, as a set shared by every file of those clusters (a set
-        per file was a tenth of a fleet model's memory)."""
-        if clusters is not None and name in clusters:
-            return clusters
-        found = frozenset({name}) if clusters is None else clusters | {name}
-        return self._sets.setdefault(found, found)
+    def _add(self, index: dict[str, AbstractSet[str]], path: str, name: str) -> None:
+        """Add cluster `name` to `index[path]`. Most files have one cluster: they share one
+        set per cluster (a set per file was a tenth of a fleet model's memory); a file of
+        several gets its own set while building, frozen and shared by `freeze`."""
+        found = index.get(path)
+        if found is None:
+            one = self._sets.get(frozenset((name,)))
+            index[path] = one if one is not None else self._shared(frozenset((name,)))
+        elif name not in found:
+            if isinstance(found, set):
+                found.add(name)
+            else:
+                index[path] = {*found, name}
+
+    def _shared(self, clusters: frozenset[str]) -> frozenset[str]:
+        return self._sets.setdefault(clusters, clusters)
+
+    def freeze(self, index: dict[str, AbstractSet[str]]) -> None:
+        for path, clusters in index.items():
+            if isinstance(clusters, set):
+                index[path] = self._shared(frozenset(clusters))
 
     def _register(self, ks: FluxKustomization, cluster: Cluster) -> FluxKustomization:
         key = (ks.namespace, ks.name, ks.file, ks.doc_index)
@@ -465,6 +480,8 @@ def build_model(reader: ModelReader) -> FluxModel:
         model.clusters.append(cluster)
         builder.walk(cluster, members)
     model.clusters.sort(key=lambda c: c.name)
+    builder.freeze(model._files)
+    builder.freeze(model._walked)
     model._kustomization_folders = {
         posixpath.dirname(p) or "."
         for p in reader.yaml_files()
