@@ -413,3 +413,23 @@ def test_deleting_the_last_manifest_of_a_flux_path_keeps_the_folder_building(
     assert changes["clusters/prod/meshy/repository.yaml"].content is None
     assert kept.content is not None and b"resources: []" in kept.content
     assert any(r.kind == "kept-folder" for r in plan.commits[0].reports)
+
+
+def test_a_fleet_plan_keeps_no_node_trees(tmp_path: Path) -> None:
+    # Issue 12: node trees cost ~20x a document's text. The repo's documents are kept
+    # without them, and the trees an instance's edits composed are let go when the
+    # planner moves on to the next instance (composed again if a later phase edits).
+    import subprocess
+    import sys
+
+    from engine.yamltext import yamldoc
+
+    bench = Path(__file__).parent.parent / "bench" / "gen_fleet.py"
+    subprocess.run([sys.executable, str(bench), str(tmp_path), "--clusters", "4"], check=True,
+                   capture_output=True)  # fmt: skip
+    workspace = Workspace(tmp_path)
+    plan = make_plan(workspace, load_library(), PlanRequest(target="linkerd@stable-2.12"))
+    assert len(plan.commits) == 3
+    read = [d for path in workspace.yaml_files() if (docs := workspace.parsed(path)) for d in docs]
+    assert len(read) > 100  # every document the model and detection read ...
+    assert [d for d in read if d.__dict__.get("_node") not in (None, yamldoc._LATER)] == []

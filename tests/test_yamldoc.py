@@ -175,3 +175,49 @@ def test_remembered_tags_tell_quoted_from_plain() -> None:
             "a2": "1", "b2": 1, "c2": "true", "d2": True, "e2": "null", "f2": None,
         }  # fmt: skip
         assert type(doc.data["b"]) is int and type(doc.data["d"]) is bool
+
+
+def _marks(node: object) -> list[tuple[str, int, int, int, int, int]]:
+    import yaml
+
+    found = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, yaml.Node):
+            continue
+        start, end = item.start_mark, item.end_mark
+        found.append((str(item.value)[:20] if isinstance(item, yaml.ScalarNode) else item.tag,
+                      start.index, start.line, start.column, end.index, end.column))  # fmt: skip
+        if isinstance(item, yaml.MappingNode):
+            stack.extend(x for pair in item.value for x in pair)
+        elif isinstance(item, yaml.SequenceNode):
+            stack.extend(item.value)
+    return found
+
+
+def test_a_dropped_node_tree_is_composed_again_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 12: node trees cost ~20x a document's text; documents kept for reading let
+    # them go and compose them again only when an edit asks (BOM, CRLF, several documents).
+    from engine.yamltext import yamldoc
+
+    text = "\ufeff# head\r\na: 1\r\nb: [x, {c: d}]\r\n---\r\n# only a comment\r\n---\r\nlist:\r\n- 1\r\n"
+    docs = parse_file("f.yaml", text)
+    before = [_marks(d.node) for d in docs]
+    composed: list[str] = []
+    real = yamldoc.compose_all
+
+    def counting(path: str, body: str):  # type: ignore[no-untyped-def]
+        composed.append(path)
+        return real(path, body)
+
+    monkeypatch.setattr(yamldoc, "compose_all", counting)
+    for doc in docs:
+        doc.drop_node()
+    assert composed == []
+    assert [_marks(d.node) for d in docs] == before
+    assert docs[1].node is None  # the comment-only document has none
+    assert composed == ["f.yaml"] * 2  # once per document with content, then kept
+    assert [_marks(d.node) for d in docs] == before and len(composed) == 2
+    yamldoc.drop_composed()  # what was composed again is let go again
+    assert [_marks(d.node) for d in docs] == before and len(composed) == 4

@@ -661,6 +661,7 @@ def _plan_phase(
         ):
             continue
         active.append((instance, variables))
+        written = len(overlay.writes)
         for index, step in enumerate(phase.steps, start=1):
             label = step.id or str(index)
             run = StepRun(
@@ -678,6 +679,7 @@ def _plan_phase(
             )
             ran = run_step(step, run)
             edited = edited or (ran and not isinstance(step, NoteStep | AssertStep))
+        overlay.drop_nodes(since=written)  # the next instance edits other files
     if not active:
         return None
 

@@ -23,7 +23,7 @@ from engine.errors import Location, RepoError
 from engine.repo import plainyaml
 from engine.repo.headers import Header, scan
 from engine.yamltext.patching import same
-from engine.yamltext.yamldoc import YamlDocument, decode, parse_file
+from engine.yamltext.yamldoc import YamlDocument, decode, drop_composed, parse_file
 
 Change = Literal["added", "modified", "deleted"]
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -345,7 +345,10 @@ class Workspace:
         """The parsed documents of a file (cached); its bytes join `input_hashes`."""
         path = self._check(path)
         if path not in self._docs:
-            self._docs[path] = parse_file(path, self.read_text(path))
+            docs = parse_file(path, self.read_text(path))
+            for doc in docs:  # kept for reading: the node tree comes back if a step edits
+                doc.drop_node()
+            self._docs[path] = docs
         return self._docs[path]
 
     def parsed(self, path: str) -> list[YamlDocument] | None:
@@ -679,6 +682,17 @@ class Overlay:
                 self._refile(path, self.base.read_text(path))
                 restored.append(path)
         return restored
+
+    def drop_nodes(self, since: int = 0) -> None:
+        """Let go of the node trees of the documents of the files written since write
+        number `since` (composed again if a later edit asks): the edits of one instance
+        need them, the next instance's rarely. The repo's documents of those files too:
+        editing them composed their trees again."""
+        for path in dict.fromkeys(self.writes[since:]):
+            for docs in (self._docs.get(path), self.base.parsed(path)):
+                for doc in docs or ():
+                    doc.drop_node()
+        drop_composed()  # and the trees looked at without an edit
 
     def changes(self) -> dict[str, Change]:
         """What differs from the base, by path (a file written back unchanged is not listed)."""

@@ -71,12 +71,19 @@ def decode(path: str, data: bytes) -> str:
         ) from None
 
 
+_LATER: Any = object()  # a node tree let go, to compose again from the text when asked
+
+
 @dataclass
 class YamlDocument:
     """One document of a YAML file.
 
     `text[start:end]` is the document's content without its `---` line; `head` is where
     that `---` line starts (equal to `start` for an implicit first document).
+
+    `node` is the composed node tree, which only an edit needs (the splicer's marks). It
+    costs ~20x the document's text in memory, so a reader that keeps documents lets it go
+    (`drop_node`) and it is composed again from `text` when asked.
     """
 
     path: str
@@ -84,14 +91,20 @@ class YamlDocument:
     start: int
     end: int
     data: Any
-    node: yaml.Node | None
+    node: yaml.Node | None = field(compare=False, repr=False)  # a property: see below
     line: int
     head: int = -1
     has_aliases: bool = field(default=False, repr=False)
+    text: str | None = field(default=None, compare=False, repr=False)  # the whole file's
 
     def __post_init__(self) -> None:
         if self.head < 0:
             self.head = self.start
+
+    def drop_node(self) -> None:
+        """Let the node tree go; `node` composes it again from the file text if asked."""
+        if self.text is not None and self.__dict__.get("_node") is not None:
+            self.__dict__["_node"] = _LATER
 
     def _get(self, *keys: str) -> Any:
         value: Any = self.data
@@ -139,6 +152,47 @@ class YamlDocument:
 
     def location(self) -> Location:
         return Location(self.path, self.line)
+
+
+# Documents whose node tree was composed again, for `drop_composed` (a reader that only
+# looked at a tree, found nothing to edit and wrote nothing leaves it there otherwise).
+_COMPOSED: list[YamlDocument] = []
+
+
+def _node_of(doc: YamlDocument) -> yaml.Node | None:
+    node: yaml.Node | None = doc.__dict__.get("_node")
+    if node is _LATER:
+        assert doc.text is not None
+        offset = 1 if doc.text.startswith(BOM) else 0
+        node = _kept(compose_all(doc.path, doc.text[offset:])[doc.index], offset)
+        doc.__dict__["_node"] = node
+        _COMPOSED.append(doc)
+    return node
+
+
+def drop_composed() -> None:
+    """Let go of every node tree composed again (by `node`) since the last call."""
+    for doc in _COMPOSED:
+        doc.drop_node()
+    _COMPOSED.clear()
+
+
+def _set_node(doc: YamlDocument, node: yaml.Node | None) -> None:
+    doc.__dict__["_node"] = node
+
+
+# Set after the dataclass is made: its __init__ assigns `node` through the setter.
+YamlDocument.node = property(_node_of, _set_node)  # type: ignore[assignment]
+
+
+def _kept(node: yaml.Node | None, offset: int) -> yaml.Node | None:
+    """A composed document's node as documents keep it: marks moved past a BOM, and None
+    for an empty document."""
+    if node is not None and offset:
+        _shift_marks(node, offset)
+    if node is not None and _is_empty_node(node):
+        return None
+    return node
 
 
 def _error(path: str, exc: yaml.YAMLError, offset_line: int = 0, text: str = "") -> YamlError:
@@ -452,8 +506,7 @@ def _parse_file(path: str, text: str) -> list[YamlDocument]:
         if node is not None and offset:
             _shift_marks(node, offset)
         data, shared = construct(path, node)
-        if node is not None and _is_empty_node(node):
-            node = None
+        node = _kept(node, 0)
         lines += text.count("\n", counted, start)
         counted = start
         line = lines
@@ -470,6 +523,7 @@ def _parse_file(path: str, text: str) -> list[YamlDocument]:
                 line=line,
                 head=head,
                 has_aliases=shared,
+                text=text,
             )
         )
     return docs
