@@ -269,9 +269,9 @@ def _walk(model: type[BaseModel], raw: CommentedMap, loc: tuple[int | str, ...])
             tp = Any
             walk.parts.append(f"[{element}]" if isinstance(element, int) else f".{element}")
         walk.parent_position = walk.position
-        if isinstance(node, CommentedMap) and element in node:
-            key_line, key_col = node.lc.key(element)
-            walk.key_position = (int(key_line), int(key_col))
+        key_at = node.lc.key(element) if isinstance(node, CommentedMap) and element in node else None
+        if key_at is not None:  # a key merged in by `<<:` has no position of its own
+            walk.key_position = (int(key_at[0]), int(key_at[1]))
         position = _position(node, element) if node is not _MISSING else None
         if position is None:
             node = _MISSING
