@@ -82,6 +82,9 @@ class _Within:
     def documents(self, path: str) -> list[YamlDocument]:
         return self.overlay.documents(path)
 
+    def plain_documents(self, path: str) -> list[YamlDocument]:
+        return self.overlay.plain_documents(path)
+
     def candidates(
         self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()
     ) -> Sequence[str]:

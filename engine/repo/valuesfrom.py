@@ -24,6 +24,8 @@ KUSTOMIZE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 class Files(Reader, Protocol):
     def exists(self, path: str) -> bool: ...
 
+    def plain_documents(self, path: str) -> list[YamlDocument]: ...
+
 
 @dataclass(frozen=True)
 class ValuesSource:
@@ -67,8 +69,9 @@ def value_sources(reader: Files, release: YamlDocument, scope: str) -> list[Valu
 
 
 def _locate(reader: Files, source: ValuesSource, scope: str) -> ValuesSource:
+    # Read without node trees: a cluster holds many ConfigMaps, the values one is edited.
     for path in paths_in_scope(reader.candidates(kinds=[source.kind]), scope):
-        for doc in reader.documents(path):
+        for doc in reader.plain_documents(path):
             if doc.kind != source.kind or doc.name != source.name:
                 continue
             if doc.encrypted:
@@ -79,7 +82,7 @@ def _locate(reader: Files, source: ValuesSource, scope: str) -> ValuesSource:
     for path in paths_in_scope(reader.candidates(contains=[generator]), scope):
         if posixpath.basename(path) not in KUSTOMIZE_NAMES:
             continue
-        for doc in reader.documents(path):
+        for doc in reader.plain_documents(path):
             located = _from_generator(reader, source, doc, generator)
             if located is not None:
                 return located

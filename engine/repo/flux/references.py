@@ -50,8 +50,10 @@ def node_line(node: yaml.Node | None, keys: tuple[Key, ...]) -> int | None:
 
 
 def _docs(reader: FileReader, path: str) -> list[YamlDocument]:
+    """A file's documents for reading (no node trees: a rename reads every kustomization
+    file and HelmRelease of its clusters; only a match needs a line, see `_Finder.line`)."""
     try:
-        return reader.documents(path)
+        return reader.plain_documents(path)
     except WaypathError:
         return []
 
@@ -82,6 +84,15 @@ class _Finder:
         self.model, self.reader = model, reader
         self.kind, self.name, self.namespace = kind, name, namespace
 
+    def line(self, doc: YamlDocument, keys: tuple[Key, ...]) -> int | None:
+        """The line of `keys` in a matched document (its node tree composed for this)."""
+        if doc.node is None and doc.data is not None:
+            try:
+                doc = self.reader.documents(doc.path)[doc.index]
+            except (WaypathError, IndexError):
+                return None
+        return node_line(doc.node, keys)
+
     def ns_ok(self, namespaces: set[str]) -> bool:
         return self.namespace is None or self.namespace in namespaces
 
@@ -104,7 +115,7 @@ class _Finder:
                 namespaces = own
             if self.ns_ok(namespaces):
                 at = (*field, index, "name")
-                yield Reference(doc.path, doc.index, at, via, node_line(doc.node, at))
+                yield Reference(doc.path, doc.index, at, via, self.line(doc, at))
 
     def source_ref(self, doc: YamlDocument, field: tuple[Key, ...]) -> Iterator[Reference]:
         value = _at(doc.data, field)
@@ -120,7 +131,7 @@ class _Finder:
         )
         if self.ns_ok(namespaces):
             at = (*field, "name")
-            yield Reference(doc.path, doc.index, at, "sourceRef", node_line(doc.node, at))
+            yield Reference(doc.path, doc.index, at, "sourceRef", self.line(doc, at))
 
     # -- objects that name others ------------------------------------------------
 
@@ -175,7 +186,7 @@ class _Finder:
                 ):
                     where = (*at, "target", "name")
                     yield Reference(
-                        doc.path, doc.index, where, "patch-target", node_line(doc.node, where)
+                        doc.path, doc.index, where, "patch-target", self.line(doc, where)
                     )
                 continue  # a targeted patch's own name is ignored by kustomize
             if isinstance(target, dict):
@@ -198,7 +209,7 @@ class _Finder:
             return
         if self._names_me(content):
             yield Reference(
-                doc.path, doc.index, at, "patch-name", node_line(doc.node, at), ("metadata", "name")
+                doc.path, doc.index, at, "patch-name", self.line(doc, at), ("metadata", "name")
             )
 
     def patch_file(self, path: str) -> Iterator[Reference]:
@@ -207,7 +218,7 @@ class _Finder:
         for doc in _docs(self.reader, path):
             if self._names_me(doc.data):
                 at = ("metadata", "name")
-                yield Reference(path, doc.index, at, "patch-name", node_line(doc.node, at))
+                yield Reference(path, doc.index, at, "patch-name", self.line(doc, at))
 
     def in_kustomization_files(self) -> Iterator[Reference]:
         for path in self.reader.yaml_files():
