@@ -430,6 +430,8 @@ def test_a_fleet_plan_keeps_no_node_trees(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
     plan = make_plan(workspace, load_library(), PlanRequest(target="linkerd@stable-2.12"))
     assert len(plan.commits) == 3
-    read = [d for path in workspace.yaml_files() if (docs := workspace.parsed(path)) for d in docs]
-    assert len(read) > 100  # every document the model and detection read ...
+    edited = {c.path for commit in plan.commits for c in commit.changes if c.old_sha256}
+    parsed = {path for path in workspace.yaml_files() if workspace.parsed(path)}
+    assert len(edited) == 4 * 2 and edited <= parsed  # the files edited were parsed ...
+    read = [d for path in parsed for d in workspace.parsed(path) or ()]
     assert [d for d in read if d.__dict__.get("_node") not in (None, yamldoc._LATER)] == []

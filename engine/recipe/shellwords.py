@@ -21,6 +21,7 @@ import shlex
 from typing import Any
 
 _MARK = re.compile("\x00(\\d+)\x00")
+_SPECIAL = re.compile("\x00(\\d+)\x00|[\\\\'\"#\n]")
 
 
 class ShellWords:
@@ -37,31 +38,39 @@ class ShellWords:
         return f"\x00{len(self.values) - 1}\x00"
 
     def substitute(self, text: str) -> str:
-        """`text` with every mark replaced by its value, quoted for where it stands."""
+        """`text` with every mark replaced by its value, quoted for where it stands. Only
+        marks, quotes, `#`, backslashes and newlines change anything: the text between
+        them is copied as it is."""
+        if "\x00" not in text:
+            return text
         out: list[str] = []
         state = ""  # "" unquoted, "'" or '"' inside those quotes, "#" in a comment
         i = 0
-        while i < len(text):
-            mark = _MARK.match(text, i)
-            if mark:
-                out.append(quote_in(state, self.values[int(mark.group(1))]))
-                i = mark.end()
+        while True:
+            found = _SPECIAL.search(text, i)
+            if found is None:
+                out.append(text[i:])
+                return "".join(out)
+            at = found.start()
+            out.append(text[i:at])
+            if found.group(1) is not None:
+                out.append(quote_in(state, self.values[int(found.group(1))]))
+                i = found.end()
                 continue
-            char = text[i]
-            if char == "\\" and state in ("", '"') and i + 1 < len(text):
-                out.append(text[i : i + 2])
-                i += 2
+            char = text[at]
+            if char == "\\" and state in ("", '"') and at + 1 < len(text):
+                out.append(text[at : at + 2])
+                i = at + 2
                 continue
             if state == "":
                 if char in ("'", '"'):
                     state = char
-                elif char == "#" and (i == 0 or text[i - 1] in " \t\n;|&("):
+                elif char == "#" and (at == 0 or text[at - 1] in " \t\n;|&("):
                     state = "#"
             elif state == char or (state == "#" and char == "\n"):
                 state = ""
             out.append(char)
-            i += 1
-        return "".join(out)
+            i = at + 1
 
 
 def quote_in(state: str, value: str) -> str:
