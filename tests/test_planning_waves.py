@@ -4,6 +4,7 @@ cluster outside it renders, and `--wave a,b` moves clusters that share a base to
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -165,3 +166,29 @@ def test_the_model_is_built_once_per_run(tmp_path: Path) -> None:
     assert BUILDS[0] == before + 1
     find_all(tmp_path, [RECIPES], {})
     assert BUILDS[0] == before + 2
+
+
+def test_waypath_detect_reads_no_node_trees(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: `waypath detect` edits nothing; the node trees of every release it found
+    were most of its memory. It finds the same instances from documents without them."""
+    from engine.commands.detect import find_all
+
+    build_tree(tmp_path, shared_base())
+    expected = [
+        (i.scope, i.clusters, i.version, i.core.pin, i.core.path, i.core.doc.line, i.paths)
+        for i in find_all(tmp_path, [RECIPES], {})
+    ]
+    assert expected
+
+    def no_nodes(self: Workspace, path: str) -> list[Any]:
+        raise AssertionError(f"node trees of {path}")
+
+    monkeypatch.setattr(Workspace, "documents", no_nodes)
+    found = find_all(tmp_path, [RECIPES], {})
+    assert [
+        (i.scope, i.clusters, i.version, i.core.pin, i.core.path, i.core.doc.line, i.paths)
+        for i in found
+    ] == expected
+    assert all(o.doc.node is None for i in found for objs in i.objects.values() for o in objs)

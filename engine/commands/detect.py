@@ -10,19 +10,41 @@ from engine.commands import common, report
 from engine.error_handler import EXIT_OK
 from engine.repo.detect import Instance, detect
 from engine.repo.flux.model import build_model, where
-from engine.yamltext.yamldoc import gc_paused
+from engine.repo.workspace import Workspace
+from engine.yamltext.yamldoc import YamlDocument, gc_paused
+
+
+class _Reading:
+    """The workspace as `waypath detect` reads it: documents without node trees. It edits
+    nothing, and the node trees of every release it finds were most of its memory (a
+    plan parses them with nodes: its steps splice at their marks)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    def candidates(
+        self, *, kinds: Sequence[str] = (), contains: Sequence[str] = ()
+    ) -> Sequence[str]:
+        return self.workspace.candidates(kinds=kinds, contains=contains)
+
+    def documents(self, path: str) -> list[YamlDocument]:
+        return self.workspace.plain_documents(path)
+
+    def read_text(self, path: str) -> str:
+        return self.workspace.read_text(path)
 
 
 def find_all(repo: Path, recipe_dirs: Sequence[Path], assume: Mapping[str, str]) -> list[Instance]:
     lib = common.library(recipe_dirs)
     ws = common.workspace(repo)
+    reading = _Reading(ws)
     found: list[Instance] = []
     with gc_paused():  # as planning does: see yamldoc.gc_paused
         model = build_model(ws)  # once, for every component
         for name in sorted(lib.components):
             source = lib.components[name]
             found.extend(
-                detect(ws, source.component, source.catalog, assume=assume, model=model)
+                detect(reading, source.component, source.catalog, assume=assume, model=model)
             )
     return found
 
