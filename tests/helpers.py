@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,25 @@ class CountingList(list[Any]):
     def __iter__(self) -> Any:
         self.touched += len(self)
         return super().__iter__()
+
+
+def count_calls(monkeypatch: Any, module: Any, name: str) -> list[Any]:
+    """Replace `module.name` by a wrapper that records each call's first argument (a path,
+    for the readers and parsers this counts) in the returned list, then calls it."""
+    calls: list[Any] = []
+    real = getattr(module, name)
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0] if args else None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
+def generated_fleet(root: Path, clusters: int) -> Path:
+    """A fleet repo of `clusters` clusters from the benchmark's generator (flat shape)."""
+    bench = Path(__file__).parent.parent / "bench" / "gen_fleet.py"
+    subprocess.run([sys.executable, str(bench), str(root), "--clusters", str(clusters)],
+                   check=True, capture_output=True)  # fmt: skip
+    return root

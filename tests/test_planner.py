@@ -419,15 +419,10 @@ def test_a_fleet_plan_keeps_no_node_trees(tmp_path: Path) -> None:
     # Issue 12: node trees cost ~20x a document's text. The repo's documents are kept
     # without them, and the trees an instance's edits composed are let go when the
     # planner moves on to the next instance (composed again if a later phase edits).
-    import subprocess
-    import sys
-
     from engine.yamltext import yamldoc
+    from tests.helpers import generated_fleet
 
-    bench = Path(__file__).parent.parent / "bench" / "gen_fleet.py"
-    subprocess.run([sys.executable, str(bench), str(tmp_path), "--clusters", "4"], check=True,
-                   capture_output=True)  # fmt: skip
-    workspace = Workspace(tmp_path)
+    workspace = Workspace(generated_fleet(tmp_path, 4))
     plan = make_plan(workspace, load_library(), PlanRequest(target="linkerd@stable-2.12"))
     assert len(plan.commits) == 3
     edited = {c.path for commit in plan.commits for c in commit.changes if c.old_sha256}

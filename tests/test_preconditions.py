@@ -7,7 +7,7 @@ import pytest
 from engine.planning import preconditions
 from engine.planning.planmodel import Commit, FileChange
 from engine.yamltext.yamldoc import parse_file
-from tests.helpers import CountingList
+from tests.helpers import CountingList, count_calls
 
 RELEASE = """\
 apiVersion: helm.toolkit.fluxcd.io/v2
@@ -30,14 +30,7 @@ def test_each_file_is_parsed_once_per_content_and_scopes_are_not_scanned(
     # Issue 12: each commit re-parsed the files it changes before and after (the "before"
     # of one commit is the "after" of the last), and found the scope of every changed
     # release by scanning all of the commit's instances: quadratic in a fleet's N clusters.
-    parsed: list[str] = []
-    real = preconditions.parse_file
-
-    def counting(path: str, text: str):  # type: ignore[no-untyped-def]
-        parsed.append(path)
-        return real(path, text)
-
-    monkeypatch.setattr(preconditions, "parse_file", counting)
+    parsed = count_calls(monkeypatch, preconditions, "parse_file")
     n = 300
     scopes = [f"clusters/c{i}" for i in range(n)]
     crds = [f"clusters/c{i}/crds.yaml" for i in range(n)]

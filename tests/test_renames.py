@@ -29,14 +29,10 @@ def test_a_rename_searches_only_its_own_clusters_files(tmp_path: Path, monkeypat
     # Issue 12: each cluster's rename (linkerd -> linkerd-control-plane) searched every
     # kustomization file and HelmRelease of the repo for references: quadratic in a fleet
     # (60 s of a 500-cluster split). Each search now reads only its own cluster's files.
-    import subprocess
-    import sys
-
     from engine.repo.flux import references
+    from tests.helpers import generated_fleet
 
-    bench = Path(__file__).parent.parent / "bench" / "gen_fleet.py"
-    subprocess.run([sys.executable, str(bench), str(tmp_path), "--clusters", "6"], check=True,
-                   capture_output=True)  # fmt: skip
+    generated_fleet(tmp_path, 6)
     searched: list[tuple[str, set[str]]] = []
     real_find = references.find_references
 

@@ -4,6 +4,7 @@ import pytest
 
 from engine.errors import YamlError
 from engine.yamltext.yamldoc import decode, parse_file
+from tests.helpers import count_calls
 
 HR = """\
 # comment block above the first separator
@@ -204,14 +205,7 @@ def test_a_dropped_node_tree_is_composed_again_as_it_was(monkeypatch: pytest.Mon
     text = "\ufeff# head\r\na: 1\r\nb: [x, {c: d}]\r\n---\r\n# only a comment\r\n---\r\nlist:\r\n- 1\r\n"
     docs = parse_file("f.yaml", text)
     before = [_marks(d.node) for d in docs]
-    composed: list[str] = []
-    real = yamldoc.compose_all
-
-    def counting(path: str, body: str):  # type: ignore[no-untyped-def]
-        composed.append(path)
-        return real(path, body)
-
-    monkeypatch.setattr(yamldoc, "compose_all", counting)
+    composed = count_calls(monkeypatch, yamldoc, "compose_all")
     for doc in docs:
         doc.drop_node()
     assert composed == []
