@@ -17,10 +17,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.cli import cli
 from tests.fuzz.argv import GRAMMAR, command_line, needs_bundled, outputs_of, writes_repo
 from tests.fuzz.harness import MEMORY_BYTES, Case, Template, check, fresh, repo_state
 from tests.fuzz.settings import fuzz_settings
@@ -83,3 +85,23 @@ def test_the_real_entry_point_agrees(template: Template, argv: list[bytes]) -> N
         assert not os.listdir(sandbox.path("tmp"))
     finally:
         sandbox.remove()
+
+
+def _commands(group: click.Group, words: tuple[str, ...] = ()) -> dict[tuple[str, ...], set[str]]:
+    found: dict[tuple[str, ...], set[str]] = {}
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found.update(_commands(command, (*words, name)))
+        else:
+            options = {o for p in command.params if isinstance(p, click.Option) for o in p.opts}
+            found[(*words, name)] = options - {"-h", "--help"}
+    return found
+
+
+def test_the_grammar_covers_every_command_and_option() -> None:
+    # A command or option added to engine/cli.py is fuzzed too, or this fails.
+    commands = _commands(cli)
+    assert set(commands) == set(GRAMMAR) - {()}
+    for words, options in commands.items():
+        drawn = {option for option, _ in GRAMMAR[words][1]}
+        assert options <= drawn, f"{' '.join(words)}: not fuzzed: {sorted(options - drawn)}"
