@@ -140,6 +140,13 @@ def error_boundary() -> Iterator[None]:
         print(f"error: {_path(exc.filename)}: {exc.strerror or exc}", file=sys.stderr)
         print("hint: check that path (its name, its type and its permissions)", file=sys.stderr)
         _fail(EXIT_ERROR)
+    except RuntimeError as exc:
+        # Python 3.11's Path.resolve() raises RuntimeError, not OSError, on a symlink loop.
+        if not str(exc).startswith("Symlink loop from "):
+            _unexpected()
+        print(f"error: {str(exc)[len('Symlink loop from '):]}: a symlink loop", file=sys.stderr)
+        print("hint: check that path (its name, its type and its permissions)", file=sys.stderr)
+        _fail(EXIT_ERROR)
     except Exception:
         _unexpected()
 

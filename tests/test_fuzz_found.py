@@ -180,3 +180,51 @@ def test_a_tool_command_with_an_unclosed_quote(
         assert err.startswith(
             f"error: {option} \"'unclosed\" cannot be split into words: No closing quotation\n"
         ), err
+
+
+def test_a_document_the_round_trip_parser_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Pins: splice._roundtrip_or_refuse (was ruamel's ScannerError): three byte-order marks
+    # before a HelmRelease; PyYAML reads the third as part of the first key, ruamel refuses.
+    release = "\ufeff\ufeff\ufeff" + REPO_FILES[RELEASE]
+    repo = repo_with(tmp_path, {RELEASE: release})
+    before = snapshot_bytes(repo)
+    code, _, err = run(capsys, "plan", str(repo), "--recipes", str(RECIPES))
+    assert code == 1
+    assert err.startswith(
+        f"error: {RELEASE}:2: cannot edit this document: the round-trip parser cannot read it "
+        "(ScannerError: mapping values are not allowed here)\nhint: make the change by hand"
+    ), err
+    assert snapshot_bytes(repo) == before
+
+
+@pytest.mark.parametrize("where", ["meshy/stable-1.1-to-stable-2.0.yaml", "meshy/templates/crds.yaml.j2"])
+def test_a_symlink_loop_in_a_library_is_linted_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    # Pins: lint._folder_names resolving with os.path.realpath, and the error boundary
+    # taking Python 3.11's RuntimeError("Symlink loop from ...") as a path error (was exit 3).
+    lib = tmp_path / "lib"
+    shutil.copytree(RECIPES, lib)
+    loop = lib / where
+    loop.unlink()
+    loop.symlink_to(loop.name)
+    for args in (["--recipes", str(lib)], [str(lib / "meshy")]):
+        code, out, err = run(capsys, "recipe", "lint", *args)
+        assert code == 1
+        assert str(loop) in out + err, out + err
+
+
+def test_demo_keep_inside_a_git_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Pins: demo._folder refusing a --keep inside .git, as --out and --describe do (the
+    # demo wrote a whole repo into another repo's .git folder).
+    repo = repo_with(tmp_path)
+    before = snapshot_bytes(repo)
+    keep = repo / ".git" / "x"
+    code, _, err = run(capsys, "demo", "--to", "meshy@stable-2.0", "--keep", str(keep))
+    assert (code, err) == (1, f"error: --keep {keep} is inside a .git folder\nhint: keep it elsewhere\n")
+    assert not keep.exists()
+    assert snapshot_bytes(repo) == before

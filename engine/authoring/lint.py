@@ -7,6 +7,7 @@ the graph, templates, patch paths and values keys, and TODO markers left by
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,7 +183,7 @@ def _folder_names(paths: set[str], dirs: Sequence[Path], components: Sequence[Pa
     """Component folder names (first level below a library folder) holding these files."""
     names = set()
     for path in paths:
-        resolved = Path(path).resolve()
+        resolved = Path(os.path.realpath(path))  # never raises, a symlink loop included
         for folder in dirs:
             if resolved.is_relative_to(folder.resolve()) and resolved != folder.resolve():
                 names.add(resolved.relative_to(folder.resolve()).parts[0])

@@ -125,6 +125,8 @@ def _apply(repo: Path, describe_file: Path | None) -> str:
 def _folder(keep: Path | None) -> Path:
     if keep is None:
         return Path(tempfile.mkdtemp(prefix="waypath-demo-"))
+    if ".git" in Path(os.path.realpath(keep)).parts:  # as --out and --describe
+        raise UsageError(f"--keep {keep} is inside a .git folder", hint="keep it elsewhere")
     if keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
         raise UsageError(
             f"--keep {keep}: the folder exists and is not empty",

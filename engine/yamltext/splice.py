@@ -591,6 +591,23 @@ def _roundtrip(doc_text: str, new_data: Any, style: Style) -> str:
     return text.replace("\n", style.newline)
 
 
+def _roundtrip_or_refuse(doc: YamlDocument, old_text: str, new_data: Any, style: Style) -> str:
+    """`_roundtrip`, or a PatchError naming the file when ruamel cannot read what PyYAML
+    read (e.g. a second byte-order mark, which PyYAML takes as part of a key)."""
+    from ruamel.yaml.error import YAMLError as RuamelError
+
+    try:
+        return _roundtrip(old_text, new_data, style)
+    except RuamelError as exc:
+        raise PatchError(
+            f"cannot edit this document: the round-trip parser cannot read it ({exc.__class__.__name__}: "
+            f"{getattr(exc, 'problem', None) or exc})",
+            location=Location(doc.path, doc.line),
+            hint="make the change by hand, or rewrite the document as plain YAML (no stray "
+            "byte-order marks or control characters)",
+        ) from None
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -650,7 +667,7 @@ def rewrite_and_parse(
         rendered = dump_yaml(new_data, indent=style.indent, seq_indent=style.seq_indent)
         new_text = _ensure_eol(old_text, style.newline) + rendered.replace("\n", style.newline)
     if new_text is None or not _matches(new_text, new_data):
-        new_text = _roundtrip(old_text, new_data, style)
+        new_text = _roundtrip_or_refuse(doc, old_text, new_data, style)
         if not _matches(new_text, new_data):
             raise PatchError(
                 "cannot write the patched document back as YAML that reads the same",

@@ -20,12 +20,13 @@ NON_UTF8 = "caf\udce9"  # the bytes b"caf\xe9" from argv, as Python decodes them
 ODD = ["", " ", "-", "--", "-x", "--help", "--no-such-option", "é", NON_UTF8, "a\nb", "x" * 5000,
        "${HOME}", "$(touch outside/pwned)", "'", "*"]  # fmt: skip
 
-# Paths a command reads.
+# Paths a command reads. Not "/": a --recipes folder is read whole, and the whole disk is
+# no recipe library (docs/security.md, what the harness does not reach).
 PATHS_IN = [
     "repo", "lib", "lib/meshy", "inputs/plan.json", "inputs/values.yaml", "outside",
     "outside/bystander.txt", "outside/folder", "missing", "missing/deeper", "inputs/fifo",
     "/dev/zero", "/dev/null", "/etc/passwd", "repo/.git", "repo/clusters/prod/apps.yaml",
-    "..", ".", "/", "lib/meshy/component.yaml", "repo/clusters/prod", *ODD,
+    "..", ".", "lib/meshy/component.yaml", "repo/clusters/prod", *ODD,
 ]  # fmt: skip
 # Paths a command may write (each one the harness lets it change).
 PATHS_OUT = [
