@@ -262,3 +262,23 @@ def test_files_of_the_same_kinds_share_one_set_in_the_kind_index(tmp_path: Path)
     index = workspace._kind_index()
     assert len({id(index[f"f{n}.yaml"]) for n in range(5)}) == 1
     assert index["f0.yaml"] == {"ConfigMap", "Secret"}
+
+
+def test_the_kind_index_keeps_no_bytes_of_crd_bundles(tmp_path: Path) -> None:
+    # Issue 12: small CRD bundles (60 KB in a fleet of 2,000 clusters: 120 MB) stayed in
+    # memory though no prefilter for another kind ever lists them. Counts bytes kept.
+    crds = "".join(
+        f"---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        f"metadata:\n  name: c{n}\n" for n in range(50)
+    ) + "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n"
+    build_tree(
+        tmp_path,
+        {"crds.yaml": crds, "notes.yaml": "a: 1\n", "release.yaml": "kind: HelmRelease\n"},
+    )
+    workspace = Workspace(tmp_path)
+    assert workspace.candidates(kinds=["CustomResourceDefinition"]) == ["crds.yaml"]
+    assert sorted(workspace._bytes) == ["release.yaml"]
+    assert workspace.candidates(kinds=["CustomResourceDefinition"], contains=["c49"]) == [
+        "crds.yaml"
+    ]
+    assert workspace.read_bytes("crds.yaml") == crds.encode()

@@ -157,6 +157,8 @@ def line_kinds(data: bytes) -> frozenset[str]:
 
 
 _NONE: frozenset[str] = frozenset()
+# What a CRD bundle (gotk-components.yaml: the CRDs and the flux-system Namespace) holds.
+_BUNDLE = frozenset({"CustomResourceDefinition", "Namespace"})
 _KEEP_BYTES = 64 * 1024  # files up to this size stay in memory once read
 _SHARED_TEXT = 4096  # plain parses of texts up to this size are shared by equal files
 
@@ -423,9 +425,15 @@ class Workspace:
             index: dict[str, frozenset[str]] = {}
             shared: dict[frozenset[str], frozenset[str]] = {}  # most files repeat a few sets
             for done, path in enumerate(files, 1):
+                known = path in self._bytes
                 kinds = line_kinds(self._peek(path))
                 if kinds:
                     index[path] = shared.setdefault(kinds, kinds)
+                if not known and not kinds - _BUNDLE:
+                    # Only a bundle's kinds: its bytes are not kept (a fleet's CRD bundles
+                    # can be small enough, and are most of its bytes); a prefilter that
+                    # lists it reads it again.
+                    self._bytes.pop(path, None)
                 if self.progress is not None:
                     self.progress(done, len(files))
             self._kinds = index
