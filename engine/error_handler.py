@@ -101,11 +101,13 @@ def signals_as_interrupts() -> Iterator[None]:
             if signum == signal.SIGINT
             else Interrupted(signal.Signals(signum).name)
         )
+        interrupts.fire(interrupt)
         if interrupts.deferring():
             interrupts.hold(interrupt)
             return
         raise interrupt
 
+    interrupts.reset()
     try:
         previous = {s: signal.signal(s, handler) for s in _SIGNALS}
     except ValueError:  # not the main thread: leave signals alone
@@ -128,9 +130,7 @@ def error_boundary() -> Iterator[None]:
         print(exc.render(), file=sys.stderr)
         _fail(exc.exit_code)
     except KeyboardInterrupt as exc:
-        by = f" by {exc.name}" if isinstance(exc, Interrupted) else ""
-        print(f"interrupted{by}; nothing half-written is left", file=sys.stderr)
-        _fail(EXIT_INTERRUPTED)
+        _interrupted(exc)
     except OSError as exc:
         if exc.filename is None:
             _unexpected()
@@ -151,12 +151,23 @@ def error_boundary() -> Iterator[None]:
         _unexpected()
 
 
+def _interrupted(exc: BaseException) -> NoReturn:
+    by = f" by {exc.name}" if isinstance(exc, Interrupted) else ""
+    print(f"interrupted{by}; nothing half-written is left", file=sys.stderr)
+    _fail(EXIT_INTERRUPTED)
+
+
 def _path(name: object) -> str:
     text = os.fsdecode(name) if isinstance(name, str | bytes) else str(name)
     return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _unexpected() -> NoReturn:
+    # A signal's interrupt that library code caught and re-raised as its own error (the
+    # rollback ran: writes undo on any exception) is reported as what it was, not a bug.
+    interrupt = interrupts.fired()
+    if interrupt is not None:
+        _interrupted(interrupt)
     print("error: an unexpected error occurred (this is a bug in Waypath)", file=sys.stderr)
     traceback.print_exc(file=sys.stderr)
     print("hint: please report it with the command you ran and the output above", file=sys.stderr)

@@ -17,6 +17,27 @@ from contextlib import contextmanager
 
 _depth = 0
 _held: BaseException | None = None
+_fired: BaseException | None = None
+
+
+def fire(interrupt: BaseException) -> None:
+    """Remember the run's interrupt: library code that catches whatever its callbacks raise
+    (pydantic-core reports a KeyboardInterrupt raised inside a serializer as
+    PydanticSerializationError) turns it into another error, which is still the
+    interrupt's doing, not a bug."""
+    global _fired
+    _fired = _fired or interrupt
+
+
+def fired() -> BaseException | None:
+    """The interrupt a signal raised (or held) in this run, if one did."""
+    return _fired
+
+
+def reset() -> None:
+    global _fired, _held, _depth
+    _fired = _held = None
+    _depth = 0
 
 
 def deferring() -> bool:
