@@ -430,3 +430,5 @@ def test_a_fleet_plan_keeps_no_node_trees(tmp_path: Path) -> None:
     assert len(edited) == 4 * 2 and edited <= parsed  # the files edited were parsed ...
     read = [d for path in parsed for d in workspace.parsed(path) or ()]
     assert [d for d in read if d.__dict__.get("_node") not in (None, yamldoc._LATER)] == []
+    # The parsed data the preconditions read is not kept with the plan either.
+    assert [c.path for commit in plan.commits for c in commit.changes if c.data] == []

@@ -498,6 +498,9 @@ def _make_plan(workspace: Workspace, library: Library, request: PlanRequest) -> 
         lambda path: workspace.read_bytes(path) if workspace.exists(path) else None,
         parsed=lambda path: _data(workspace.parsed(path)),
     )
+    for commit in commits:  # read by the preconditions only: not kept with the plan
+        for change in commit.changes:
+            change.data = None
     inputs = workspace.input_hashes()
     for commit in commits:
         for change in commit.changes:
