@@ -17,6 +17,7 @@ import pytest
 from engine.cli import main
 from tests.fuzz.harness import REPO_FILES
 from tests.helpers import RECIPES, git, git_repo, hermetic_git, snapshot_bytes
+from tests.k8s_tools import K8sTools
 
 TO = ["--to", "meshy@stable-2.0", "--recipes", str(RECIPES)]
 RELEASE = "clusters/prod/meshy/release.yaml"
@@ -228,3 +229,17 @@ def test_demo_keep_inside_a_git_folder_is_refused(
     assert (code, err) == (1, f"error: --keep {keep} is inside a .git folder\nhint: keep it elsewhere\n")
     assert not keep.exists()
     assert snapshot_bytes(repo) == before
+
+
+def test_verify_reads_kustomize_output_within_the_limits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], k8s_tools: K8sTools
+) -> None:
+    # Pins: verifier._built_data reading each object kustomize builds through the limited
+    # parser (was RecursionError in PyYAML on a Flux Kustomization nested 5,000 deep,
+    # which kustomize builds and prints as it is).
+    apps = "clusters/prod/apps.yaml"
+    repo = repo_with(tmp_path, {apps: REPO_FILES[apps] + "deep: " + "[" * 5000 + "]" * 5000 + "\n"})
+    code, out, err = run(capsys, "verify", str(repo), "--format", "json", "--kustomize",
+                         f"{k8s_tools.kubectl} kustomize")  # fmt: skip
+    assert code == 1 and out.startswith("{"), err
+    assert json.loads(out)["counts"]["build"].get("pass", 0) >= 1

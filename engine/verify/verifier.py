@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import yaml
-
 from engine.repo.flux.model import build_model, model_for
 from engine.verify import build as kbuild
 from engine.verify.cache import VerifyCache
@@ -46,7 +44,6 @@ from engine.verify.substitute import DISABLED, disabled, substitute
 from engine.verify.tools import parallel
 from engine.verify.tree import Tree, spec_path
 
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONFIGMAP_LINE = re.compile(rb"^kind:\s*ConfigMap\s*$", re.MULTILINE)
 _CRD_LINE = re.compile(r"^kind:\s*CustomResourceDefinition\s*$", re.MULTILINE)
 
@@ -157,11 +154,11 @@ class _Verifier:
                 continue  # no check reads CRDs; they are most of a build's bytes
             text = item.text
             if variables and not (
-                DISABLED in text and disabled(yaml.load(text, Loader=_LOADER) or {})
+                DISABLED in text and disabled(_built_data(item.origin, text) or {})
             ):
                 text, unresolved = substitute(text, variables)
                 missing.extend((item.origin, name) for name in sorted(set(unresolved)))
-            data = yaml.load(text, Loader=_LOADER)
+            data = _built_data(item.origin, text)
             if isinstance(data, dict):
                 objects.append(Obj(item.origin, kbuild.strip_origin(data)))
         return objects, missing
@@ -266,6 +263,13 @@ class _Verifier:
             if not problems:
                 valid.append(obj)
         return valid
+
+
+def _built_data(origin: str, text: str) -> Any:
+    """One object of kustomize's output, read within the limits of every YAML input (a
+    document nested deeper than they allow is left out; the repo model named its file)."""
+    found = [d for d in documents(origin, text.encode("utf-8", "surrogateescape")) if d is not None]
+    return found[0] if len(found) == 1 else None
 
 
 def verify_tree(
