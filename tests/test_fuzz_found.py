@@ -149,7 +149,7 @@ def test_a_template_file_that_is_not_utf8(
     "args",
     [
         ["recipe", "lint", "--recipes", "x" * 300],
-        ["demo", "--to", "meshy@stable-2.0", "--keep", "x" * 300],
+        ["demo", "--keep", "x" * 300],
         ["detect", "x" * 300],
     ],
     ids=["recipes", "keep", "repo"],
@@ -225,7 +225,7 @@ def test_demo_keep_inside_a_git_folder_is_refused(
     repo = repo_with(tmp_path)
     before = snapshot_bytes(repo)
     keep = repo / ".git" / "x"
-    code, _, err = run(capsys, "demo", "--to", "meshy@stable-2.0", "--keep", str(keep))
+    code, _, err = run(capsys, "demo", "--keep", str(keep))
     assert (code, err) == (1, f"error: --keep {keep} is inside a .git folder\nhint: keep it elsewhere\n")
     assert not keep.exists()
     assert snapshot_bytes(repo) == before
@@ -243,3 +243,15 @@ def test_verify_reads_kustomize_output_within_the_limits(
                          f"{k8s_tools.kubectl} kustomize")  # fmt: skip
     assert code == 1 and out.startswith("{"), err
     assert json.loads(out)["counts"]["build"].get("pass", 0) >= 1
+
+
+@pytest.mark.parametrize("target", ["meshy", "linkerd@stable-99"])
+def test_demo_checks_its_target_before_writing_the_keep_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    # Pins: demo.run resolving --to before _folder and make_repo (a bad target left a
+    # whole example repo in --keep DIR).
+    keep = tmp_path / "keep"
+    code, _, err = run(capsys, "demo", "--to", target, "--keep", str(keep))
+    assert code == 1 and err.startswith("error: "), err
+    assert not keep.exists()

@@ -138,9 +138,11 @@ def _folder(keep: Path | None) -> Path:
 
 
 def run(*, target: str, keep: Path | None, out: TextIO) -> int:
+    component, release = split_target(target)  # a bad target is refused before any write
+    version = common.library([]).catalog(component).resolve_target(release).label
     folder = _folder(keep)
     try:
-        branch = _tour(folder, target, out)
+        branch = _tour(folder, component, version, out)
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -157,10 +159,8 @@ def run(*, target: str, keep: Path | None, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _tour(folder: Path, target: str, out: TextIO) -> str:
+def _tour(folder: Path, component: str, version: str, out: TextIO) -> str:
     repo = make_repo(folder / "fleet")
-    component, release = split_target(target)
-    version = common.library([]).catalog(component).resolve_target(release).label
     add_config(repo, version)
     description = folder / "merge-request.md"
     branch = default_branch(component, version)

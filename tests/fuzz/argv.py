@@ -135,7 +135,9 @@ def command_line(draw: st.DrawFn, words: tuple[str, ...]) -> list[str]:
     for option, kind in draw(st.lists(st.sampled_from(options), max_size=5)) if options else []:
         parts.append([option] if kind is None else [option, draw(_value(kind))])
     if words == ("demo",) and not any(p[0] == "--to" for p in parts):
-        parts.append(["--to", "meshy@stable-2.0"])  # the bundled demo is seconds of work
+        # The whole demo is seconds of work: run it only to test a drawn --keep.
+        keep = any(p[0] == "--keep" for p in parts)
+        parts.append(["--to", "linkerd@enterprise-2.16" if keep else "meshy@stable-2.0"])
     if words == ("recipe", "snapshot-report") and not any(p[0] == "--scenarios" for p in parts):
         parts.append(["--scenarios", "no.such.module"])  # never the real report (minutes)
     if draw(st.integers(0, 9)) == 0:
