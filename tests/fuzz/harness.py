@@ -23,6 +23,7 @@ What each case must keep (`check`):
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import io
@@ -288,6 +289,7 @@ def _import_engine() -> None:
 
 _import_engine()
 NO_BUNDLED = Path(tempfile.mkdtemp(prefix="waypath-fuzz-no-bundled-"))  # an empty library
+atexit.register(shutil.rmtree, NO_BUNDLED, True)  # children leave by os._exit: never theirs
 
 
 def _child(
