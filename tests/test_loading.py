@@ -12,6 +12,7 @@ from engine.errors import Location, Problem, RecipeError
 from engine.recipe.graph import DuplicateHopError
 from engine.recipe.loading import (
     bundled_recipes_dir,
+    component_folders,
     load_library,
     load_yaml_model,
     recipe_json_schema,
@@ -353,3 +354,24 @@ def test_component_catalog_problem(tmp_path: Path) -> None:
         f"{lib}/linkerd/component.yaml:9:15: releases[1].version: `edge-24.8.2` is not a release "
         "(known releases of linkerd: stable-2.11.5)"
     ]
+
+
+def test_a_library_reads_only_its_component_folders(tmp_path: Path) -> None:
+    """`--recipes /` or a home folder: first-level folders that are no component folder
+    (no component.yaml, not named after a component, no YAML at their top) are not
+    walked — neither for recipes nor for the symlink check (the fuzz harness's hang)."""
+    lib = build(
+        tmp_path,
+        {
+            "linkerd/component.yaml": COMPONENT,
+            "junk/deep/deeper/broken.yaml": "{{{ not a recipe",
+        },
+    )
+    (lib / "junk" / "deep" / "out").symlink_to("/etc/passwd")
+    (lib / "junk" / "loop").symlink_to(lib / "junk" / "loop")
+    library = load_library([lib], include_bundled=False)
+    assert sorted(library.components) == ["linkerd"]
+    assert component_folders([lib]) == [lib / "linkerd"]
+    # Named after a component, a folder without component.yaml adds recipes to it.
+    (lib / "more").mkdir()
+    assert component_folders([lib], also=["more"]) == [lib / "linkerd", lib / "more"]

@@ -178,7 +178,7 @@ def test_templates_cannot_read_outside_the_recipe_folder(
     # below would be rendered into the plan. The library's symlinks out of it are refused
     # before loading (engine/recipe/confine.py, tested below); that check is switched off
     # here so the loader's own is tested too (a link made after loading, say).
-    monkeypatch.setattr("engine.recipe.loading.check_library_links", lambda dirs: None)
+    monkeypatch.setattr("engine.recipe.loading.check_library_links", lambda *args: None)
     outside = tmp_path / "outside.txt"
     outside.write_text("CANARY-OUTSIDE-THE-RECIPE\n")
     (tmp_path / "outdir").mkdir()

@@ -194,10 +194,11 @@ def _folder_names(paths: set[str], dirs: Sequence[Path], components: Sequence[Pa
 def _load(dirs: Sequence[Path], components: Sequence[Path], result: LintResult) -> Library:
     bundled = bundled_recipes_dir().resolve()
     extra = [d for d in dirs if d.resolve() != bundled]
+    bundled_names = [c.name for c in component_folders([bundled])] if bundled.is_dir() else []
     needs_bundled = len(extra) < len(dirs) or any(
         not (c / "component.yaml").is_file()
         or component_file_kind(c / "component.yaml") != "Component"
-        for c in [*component_folders(extra), *components]
+        for c in [*component_folders(extra, also=bundled_names), *components]
     )
     try:
         return load_library(extra, include_bundled=needs_bundled, component_dirs=components)

@@ -12,6 +12,7 @@ its symlinks are relative and stay inside `before/`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from engine.errors import Location, Problem, RecipeError
@@ -56,9 +57,22 @@ def escapes(path: Path, inside: Path) -> str | None:
     return None
 
 
-def check_library_links(dirs: list[Path]) -> None:
-    """Refuse libraries with a symlink that leaves them, before anything is read through it."""
-    problems = [p for d in dirs for p in library_link_problems(d)]
+def check_library_links(
+    dirs: Sequence[Path], component_dirs: Sequence[Path] = (), folders: Sequence[Path] = ()
+) -> None:
+    """Refuse libraries with a symlink that leaves them, before anything is read through it.
+
+    Only what loading reads is walked: the first level of each library folder in `dirs`,
+    its component `folders`, and each folder of `component_dirs` (given on its own) whole
+    — `--recipes /` or a home folder costs a listing, not a walk of everything below."""
+    problems = []
+    for root in dirs:
+        inside = [f for f in folders if f.parent == root]
+        links = [e for e in sorted(root.iterdir()) if e.is_symlink()]
+        links += [link for f in inside for link in symlinks(f, hidden=False)]
+        problems += _escaping(links, root)
+    for folder in component_dirs:
+        problems += _escaping(symlinks(folder, hidden=False), folder)
     if problems:
         raise LibraryLinkError(
             f"{len(problems)} symlink{'s' if len(problems) != 1 else ''} in the recipe "
@@ -69,10 +83,16 @@ def check_library_links(dirs: list[Path]) -> None:
 
 
 def library_link_problems(root: Path) -> list[Problem]:
-    """A Problem for every symlink of the library `root` that leaves it or leads nowhere."""
+    """A Problem for every symlink below `root` that leaves it or leads nowhere."""
+    return _escaping(symlinks(root, hidden=False), root)
+
+
+def _escaping(links: Sequence[Path], root: Path) -> list[Problem]:
     hint = "Waypath follows a symlink in a recipe library only to a file or folder inside it"
     problems = []
-    for path in symlinks(root, hidden=False):
+    for path in links:
+        if path.name.startswith(".") and path.parent == root:
+            continue
         why = escapes(path, root)
         if why is not None:
             problems.append(Problem(f"{why} ({hint})", Location(str(path))))

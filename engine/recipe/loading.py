@@ -14,7 +14,7 @@ import importlib.util
 import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union
@@ -269,7 +269,9 @@ def _walk(model: type[BaseModel], raw: CommentedMap, loc: tuple[int | str, ...])
             tp = Any
             walk.parts.append(f"[{element}]" if isinstance(element, int) else f".{element}")
         walk.parent_position = walk.position
-        key_at = node.lc.key(element) if isinstance(node, CommentedMap) and element in node else None
+        key_at = (
+            node.lc.key(element) if isinstance(node, CommentedMap) and element in node else None
+        )
         if key_at is not None:  # a key merged in by `<<:` has no position of its own
             walk.key_position = (int(key_at[0]), int(key_at[1]))
         position = _position(node, element) if node is not _MISSING else None
@@ -564,10 +566,24 @@ def recipe_files(folder: Path) -> list[Path]:
     return found
 
 
-def component_folders(dirs: Sequence[Path]) -> list[Path]:
-    return [
-        c for d in dirs for c in sorted(d.iterdir()) if c.is_dir() and not c.name.startswith(".")
+def component_folders(dirs: Sequence[Path], also: Iterable[str] = ()) -> list[Path]:
+    """The component folders of libraries: first-level folders holding a component.yaml,
+    folders named like one of those (or like a name in `also`), which add recipes to that
+    component, and folders holding recipe files at their top (reported if their component
+    is unknown). Nothing else below a library is read: `--recipes /` lists the folder, it
+    does not walk every tree below it."""
+    listed = [
+        c for d in dirs for c in sorted(d.iterdir()) if not c.name.startswith(".") and c.is_dir()
     ]
+    names = set(also) | {c.name for c in listed if (c / "component.yaml").is_file()}
+    return [c for c in listed if c.name in names or _holds_yaml(c)]
+
+
+def _holds_yaml(folder: Path) -> bool:
+    try:
+        return any(e.suffix in (".yaml", ".yml") and e.is_file() for e in folder.iterdir())
+    except OSError:
+        return False
 
 
 def _load_component(path: Path, library: Library) -> list[Problem]:
@@ -745,10 +761,11 @@ def _load_library(
                 hint="give a folder holding <component>/component.yaml and recipe files",
             )
         dirs.append(extra)
-    check_library_links([*dirs, *component_dirs])
+    library_folders = component_folders(dirs)
+    check_library_links(dirs, component_dirs, library_folders)
     library = Library()
     problems: list[Problem] = []
-    folders = [*component_folders(dirs), *component_dirs]
+    folders = [*library_folders, *component_dirs]
     extensions = []
     for folder in folders:
         path = folder / "component.yaml"
