@@ -20,8 +20,9 @@ NON_UTF8 = "caf\udce9"  # the bytes b"caf\xe9" from argv, as Python decodes them
 ODD = ["", " ", "-", "--", "-x", "--help", "--no-such-option", "é", NON_UTF8, "a\nb", "x" * 5000,
        "${HOME}", "$(touch outside/pwned)", "'", "*"]  # fmt: skip
 
-# Paths a command reads. Not "/": a --recipes folder is read whole, and the whole disk is
-# no recipe library (docs/security.md, what the harness does not reach).
+# Paths a command reads. Not "/": a --recipes folder's component folders are read whole,
+# and a first-level folder with YAML at its top (/tmp, on some machines) counts as one, so
+# the time would depend on the machine (docs/security.md, what the harness does not reach).
 PATHS_IN = [
     "repo", "lib", "lib/meshy", "inputs/plan.json", "inputs/values.yaml", "outside",
     "outside/bystander.txt", "outside/folder", "missing", "missing/deeper", "inputs/fifo",
