@@ -230,6 +230,8 @@ def report(rows: list[dict[str, Any]], start: dict[str, float], header: str) -> 
                 f"- growth {shape} {a['clusters']} → {b['clusters']} (x{factor:g} clusters): "
                 f"{grown}; read floor x{b['read_s'] / a['read_s']:.2f}"
             )
+    if not start:  # --no-startup
+        return "\n".join(lines) + "\n"
     lines.append(
         f"- start-up (wall): `waypath --help` {start['help'] * 1000:.0f} ms "
         f"({start['help'] / start['bare']:.1f}x), `waypath detect examples/` "
@@ -270,7 +272,7 @@ def main() -> int:
             ops = tuple(args.ops.split(","))
             rows.append(measure(work, shape, n, args.runs, args.target, args.patch_target, ops))
             print(json.dumps(rows[-1]), flush=True)
-    start = {"bare": 1.0, "help": 0.0, "detect": 0.0} if args.no_startup else startup()
+    start = {} if args.no_startup else startup()
     header = (
         f"detect: every component; split: {args.target} from stable-2.11.5 (6 phases); bump: "
         f"{args.patch_target} from 2.11.3 (one edit per instance). Ratios of CPU time to the "
