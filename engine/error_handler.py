@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,17 +108,43 @@ def signals_as_interrupts() -> Iterator[None]:
             return
         raise interrupt
 
+    previous_hook = sys.unraisablehook
+    relayed: list[int] = []
+    active = [True]
+
+    def unraisable(info: sys.UnraisableHookArgs) -> None:
+        # The interrupt was raised where Python can only print it and go on (a weakref
+        # callback or __del__: importlib's module-lock clean-up during a lazy import):
+        # swallowed, the run would not stop. The signal is sent again from a thread a
+        # moment later (sent from here, its handler would raise inside this hook), and its
+        # handler raises in the code that runs on.
+        if isinstance(info.exc_value, KeyboardInterrupt) and fired and len(relayed) < 20:
+            relayed.append(fired.pop())
+            resend = threading.Timer(0.01, _resend, (relayed[-1], active))
+            resend.daemon = True
+            resend.start()
+            return
+        previous_hook(info)
+
     interrupts.reset()
     try:
         previous = {s: signal.signal(s, handler) for s in _SIGNALS}
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
+        active.clear()
+        sys.unraisablehook = previous_hook
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def _resend(signum: int, active: list[bool]) -> None:
+    if active:  # the run has not ended meanwhile (else the default action would kill it)
+        os.kill(os.getpid(), signum)
 
 
 @contextmanager
@@ -144,7 +171,7 @@ def error_boundary() -> Iterator[None]:
         # Python 3.11's Path.resolve() raises RuntimeError, not OSError, on a symlink loop.
         if not str(exc).startswith("Symlink loop from "):
             _unexpected()
-        print(f"error: {str(exc)[len('Symlink loop from '):]}: a symlink loop", file=sys.stderr)
+        print(f"error: {str(exc)[len('Symlink loop from ') :]}: a symlink loop", file=sys.stderr)
         print("hint: check that path (its name, its type and its permissions)", file=sys.stderr)
         _fail(EXIT_ERROR)
     except Exception:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 from pydantic import BaseModel, field_serializer
@@ -73,3 +74,25 @@ def test_a_signal_of_an_earlier_run_does_not_excuse_a_later_bug(
     with pytest.raises(Exit) as ended, error_boundary(), signals_as_interrupts():
         raise ValueError("boom")
     assert ended.value.code == EXIT_UNEXPECTED
+
+
+class _SignalsWhenCollected:
+    """Sends SIGTERM from __del__: the interrupt is raised where Python only prints it
+    (as importlib's module-lock weakref callback did during a lazy import under load)."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_an_interrupt_raised_where_python_ignores_it_still_stops_the_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    went_on = []
+    with pytest.raises(Exit) as ended, error_boundary(), signals_as_interrupts():
+        _SignalsWhenCollected()  # collected at once: its __del__ runs here
+        time.sleep(5)  # the run going on (the resent signal ends the sleep)
+        went_on.append(True)
+    assert went_on == []
+    assert ended.value.code == EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert err == "interrupted by SIGTERM; nothing half-written is left\n"
