@@ -68,7 +68,7 @@ def check_library_links(
     problems = []
     for root in dirs:
         inside = [f for f in folders if f.parent == root]
-        links = [e for e in sorted(root.iterdir()) if e.is_symlink()]
+        links = [e for e in sorted(root.iterdir()) if e.is_symlink() and e.name[:1] != "."]
         links += [link for f in inside for link in symlinks(f, hidden=False)]
         problems += _escaping(links, root)
     for folder in component_dirs:
@@ -82,17 +82,10 @@ def check_library_links(
         )
 
 
-def library_link_problems(root: Path) -> list[Problem]:
-    """A Problem for every symlink below `root` that leaves it or leads nowhere."""
-    return _escaping(symlinks(root, hidden=False), root)
-
-
 def _escaping(links: Sequence[Path], root: Path) -> list[Problem]:
     hint = "Waypath follows a symlink in a recipe library only to a file or folder inside it"
     problems = []
     for path in links:
-        if path.name.startswith(".") and path.parent == root:
-            continue
         why = escapes(path, root)
         if why is not None:
             problems.append(Problem(f"{why} ({hint})", Location(str(path))))
