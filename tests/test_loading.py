@@ -375,3 +375,13 @@ def test_a_library_reads_only_its_component_folders(tmp_path: Path) -> None:
     # Named after a component, a folder without component.yaml adds recipes to it.
     (lib / "more").mkdir()
     assert component_folders([lib], also=["more"]) == [lib / "linkerd", lib / "more"]
+
+
+def test_a_recipe_folder_that_is_a_file_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "lib.yaml").write_text("a: 1\n")
+    with pytest.raises(RecipeError) as exc:
+        load_library([tmp_path / "lib.yaml"], include_bundled=False)
+    assert exc.value.message == f"recipe folder {tmp_path / 'lib.yaml'} is not a folder"
+    with pytest.raises(RecipeError) as exc:
+        load_library([tmp_path / "missing"], include_bundled=False)
+    assert exc.value.message == f"recipe folder {tmp_path / 'missing'} does not exist"

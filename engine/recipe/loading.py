@@ -756,7 +756,8 @@ def _load_library(
     for extra in extra_dirs:
         if not extra.is_dir():
             raise RecipeError(
-                f"recipe folder {extra} does not exist",
+                f"recipe folder {extra} "
+                + ("is not a folder" if extra.exists() else "does not exist"),
                 location=Location(str(extra)),
                 hint="give a folder holding <component>/component.yaml and recipe files",
             )
